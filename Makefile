@@ -1,0 +1,31 @@
+# Everything a fresh machine with Python 3.11 and make needs: `make run`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MNIST_DIR ?= ../shared/data/mnist
+export MNIST_DIR
+
+.PHONY: setup run test train evaluate benchmark
+
+$(BIN)/activate: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(BIN)/activate
+
+setup: $(BIN)/activate
+
+run: setup
+	$(BIN)/python run.py
+
+test: setup
+	$(BIN)/python -m pytest
+
+train: setup
+	$(BIN)/python -m src.ml.train
+
+evaluate: setup
+	$(BIN)/python -m src.ml.evaluate
+
+benchmark: setup
+	$(BIN)/python -m benchmarks.engine
