@@ -1,0 +1,36 @@
+"""What the engine returns: the digits found in an image, left to right."""
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Box:
+    """A digit's bounding box in the original image's pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class RecognisedDigit:
+    digit: int
+    probabilities: np.ndarray
+    box: Box
+    image: np.ndarray
+    """The normalised 28x28 uint8 digit (white ink on black) the model saw."""
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.digit])
+
+
+@dataclass(frozen=True)
+class Recognition:
+    digits: list[RecognisedDigit]
+
+    @property
+    def number(self) -> str:
+        return "".join(str(d.digit) for d in self.digits)
