@@ -1,0 +1,63 @@
+"""Separate the ink from the paper, whatever the polarity, lighting and noise."""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+WORKING_SIZE = 1024
+"""Larger images are shrunk to this many pixels on their long side before searching for ink."""
+BACKGROUND_SIZE = 96
+MIN_LIGHTING_SIZE = 64
+"""Images smaller than this (MNIST's own 28x28) have no room for uneven lighting."""
+MIN_CONTRAST = 48
+"""Ink must stand this many grey levels (of 255) clear of the paper, or the image is blank."""
+
+
+@dataclass(frozen=True)
+class Ink:
+    """Where the ink is in an image, at the working scale."""
+
+    intensity: np.ndarray
+    """float32 in [0, 1]: 1 where the stroke is solid, fractions at its anti-aliased edges."""
+    mask: np.ndarray
+    """uint8, 1 on ink pixels."""
+    scale: float
+    """Working pixels per original pixel."""
+
+
+def find_ink(grey: np.ndarray) -> Ink | None:
+    """Find the ink in a uint8 greyscale image, or None when the image is blank."""
+    scale = min(1.0, WORKING_SIZE / max(grey.shape))
+    if scale < 1.0:
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    low, median, high = np.percentile(grey, (1, 50, 99))
+    # Paper is most of the picture: the ink is on the side of the median that reaches further.
+    ink = (255 - grey) if median - low > high - median else grey
+    if max(ink.shape) >= MIN_LIGHTING_SIZE:
+        ink = cv2.subtract(ink, _paper(ink))
+    threshold, mask = cv2.threshold(ink, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    if not mask.any():
+        return None
+    solid = float(np.percentile(ink[mask == 1], 75))
+    paper = float(np.median(ink[mask == 0])) if (mask == 0).any() else 0.0
+    if solid - paper < MIN_CONTRAST:
+        return None
+    level = max(threshold, paper + MIN_CONTRAST / 2)
+    mask = (ink > level).astype(np.uint8)
+    intensity = np.clip((ink.astype(np.float32) - paper) / (solid - paper), 0.0, 1.0)
+    return Ink(intensity=intensity, mask=mask, scale=scale)
+
+
+def _paper(ink: np.ndarray) -> np.ndarray:
+    """Estimate the paper's brightness everywhere: uneven lighting, shadows and stains.
+
+    An opening wider than any stroke removes the strokes and keeps the slow changes;
+    it runs on a small copy because only those slow changes matter.
+    """
+    factor = min(1.0, BACKGROUND_SIZE / max(ink.shape))
+    small = cv2.resize(ink, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    size = max(3, max(small.shape) // 4) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    paper = cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel)
+    paper = cv2.blur(paper, (size, size))
+    return cv2.resize(paper, (ink.shape[1], ink.shape[0]), interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,91 @@
+"""Split the ink into digits, left to right, keeping multi-stroke digits whole."""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .ink import Ink
+from .types import Box
+
+MIN_AREA_SHARE = 0.04
+"""A piece smaller than this share of the largest piece's area, and ..."""
+MIN_HEIGHT_SHARE = 0.3
+"""... shorter than this share of its height, is a speck, not part of a digit."""
+MIN_OVERLAP = 0.5
+"""Pieces whose columns overlap by this share of the narrower one are strokes of one digit."""
+SHORT_PIECE = 0.6
+MAX_GAP = 0.2
+"""A piece shorter than SHORT_PIECE of its neighbour's height, within MAX_GAP of that height
+beside it, is a stroke of the neighbour."""
+
+
+@dataclass(frozen=True)
+class DigitInk:
+    """One digit's ink, cut from the working image."""
+
+    intensity: np.ndarray
+    box: Box
+    """In the original image's pixels."""
+
+
+def find_digits(ink: Ink) -> list[DigitInk]:
+    """Cut one crop per digit from the ink, left to right; specks and dust are left out."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.mask, connectivity=8)
+    pieces = stats[1:]
+    if len(pieces) == 0:
+        return []
+    areas, heights = pieces[:, cv2.CC_STAT_AREA], pieces[:, cv2.CC_STAT_HEIGHT]
+    keep = (areas >= MIN_AREA_SHARE * areas.max()) | (heights >= MIN_HEIGHT_SHARE * heights.max())
+    groups = _group_by_columns([i + 1 for i in np.flatnonzero(keep)], stats)
+    return [_cut(ink, labels, stats, group) for group in groups]
+
+
+def _group_by_columns(kept: list[int], stats: np.ndarray) -> list[list[int]]:
+    """Merge pieces that belong to one digit: the bar of a 5, the strokes of a 4 or a 7.
+
+    Pieces merge when their columns overlap, or when a short piece sits close beside
+    a taller one, as a pen lifted in the middle of a digit leaves it.
+    """
+    groups: list[tuple[np.ndarray, list[int]]] = []
+    for label in sorted(kept, key=lambda i: stats[i, cv2.CC_STAT_LEFT]):
+        box = _extent(stats[label])
+        if groups and _same_digit(groups[-1][0], box):
+            group_box, members = groups[-1]
+            merged = np.concatenate([np.minimum(group_box, box)[:2], np.maximum(group_box, box)[2:]])
+            groups[-1] = (merged, members + [label])
+        else:
+            groups.append((box, [label]))
+    return [members for _, members in groups]
+
+
+def _extent(stat: np.ndarray) -> np.ndarray:
+    left, top = stat[cv2.CC_STAT_LEFT], stat[cv2.CC_STAT_TOP]
+    return np.array([left, top, left + stat[cv2.CC_STAT_WIDTH], top + stat[cv2.CC_STAT_HEIGHT]])
+
+
+def _same_digit(a: np.ndarray, b: np.ndarray) -> bool:
+    overlap = min(a[2], b[2]) - max(a[0], b[0])
+    if overlap >= MIN_OVERLAP * min(a[2] - a[0], b[2] - b[0]):
+        return True
+    short, tall = sorted((a[3] - a[1], b[3] - b[1]))
+    return short < SHORT_PIECE * tall and -overlap <= MAX_GAP * tall
+
+
+def _cut(ink: Ink, labels: np.ndarray, stats: np.ndarray, group: list[int]) -> DigitInk:
+    x0 = min(stats[i, cv2.CC_STAT_LEFT] for i in group)
+    y0 = min(stats[i, cv2.CC_STAT_TOP] for i in group)
+    x1 = max(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] for i in group)
+    y1 = max(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] for i in group)
+    # Keep the anti-aliased rim just outside the mask, but not a neighbour's ink.
+    height, width = labels.shape
+    x0p, y0p, x1p, y1p = max(x0 - 1, 0), max(y0 - 1, 0), min(x1 + 1, width), min(y1 + 1, height)
+    own = np.isin(labels[y0p:y1p, x0p:x1p], group).astype(np.uint8)
+    own = cv2.dilate(own, np.ones((3, 3), np.uint8))
+    intensity = ink.intensity[y0p:y1p, x0p:x1p] * own
+    box = Box(
+        x=int(x0 / ink.scale),
+        y=int(y0 / ink.scale),
+        width=max(1, round((x1 - x0) / ink.scale)),
+        height=max(1, round((y1 - y0) / ink.scale)),
+    )
+    return DigitInk(intensity=intensity, box=box)
