@@ -1,0 +1,21 @@
+"""The recognition engine: image bytes in, digits with probabilities out. Knows nothing of the web."""
+from .decode import DEFAULT_MAX_PIXELS, decode_image
+from .errors import ImageError, ImageTooLarge, NotAnImage
+from .model import DEFAULT_MODEL_PATH, DigitModel, load_model
+from .recognise import recognise
+from .types import Box, RecognisedDigit, Recognition
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MODEL_PATH",
+    "Box",
+    "DigitModel",
+    "ImageError",
+    "ImageTooLarge",
+    "NotAnImage",
+    "RecognisedDigit",
+    "Recognition",
+    "decode_image",
+    "load_model",
+    "recognise",
+]
