@@ -29,3 +29,10 @@ evaluate: setup
 
 benchmark: setup
 	$(BIN)/python -m benchmarks.engine
+
+# Refresh the committed copy of jQuery from the npm package pinned in package.json.
+.PHONY: vendor
+vendor:
+	npm ci
+	cp node_modules/jquery/dist/jquery.min.js src/static/vendor/jquery.min.js
+	cp node_modules/jquery/LICENSE.txt src/static/vendor/jquery.LICENSE.txt
