@@ -24,15 +24,16 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)
             width, height = image.size
-            if width * height > max_pixels:
-                raise too_large
-            image.load()
+            if width * height <= max_pixels:
+                image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise too_large from error
     except Image.UnidentifiedImageError as error:
         raise NotAnImage("The data is not a PNG, JPEG, WebP, BMP, GIF or TIFF image.") from error
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise NotAnImage(f"The image is truncated or corrupt ({error}).") from error
+    if width * height > max_pixels:
+        raise too_large
     return _to_grey(ImageOps.exif_transpose(image))
 
 
