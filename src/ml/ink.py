@@ -30,7 +30,7 @@ def find_ink(grey: np.ndarray) -> Ink | None:
     scale = min(1.0, WORKING_SIZE / max(grey.shape))
     if scale < 1.0:
         grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    low, median, high = np.percentile(grey, (1, 50, 99))
+    low, median, high = _percentiles(grey, None, (1, 50, 99))
     # Paper is most of the picture: the ink is on the side of the median that reaches further.
     ink = (255 - grey) if median - low > high - median else grey
     if max(ink.shape) >= MIN_LIGHTING_SIZE:
@@ -38,14 +38,21 @@ def find_ink(grey: np.ndarray) -> Ink | None:
     threshold, mask = cv2.threshold(ink, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if not mask.any():
         return None
-    solid = float(np.percentile(ink[mask == 1], 75))
-    paper = float(np.median(ink[mask == 0])) if (mask == 0).any() else 0.0
+    (solid,) = _percentiles(ink, mask, (75,))
+    (paper,) = _percentiles(ink, 1 - mask, (50,)) if not mask.all() else (0.0,)
     if solid - paper < MIN_CONTRAST:
         return None
     level = max(threshold, paper + MIN_CONTRAST / 2)
     mask = (ink > level).astype(np.uint8)
     intensity = np.clip((ink.astype(np.float32) - paper) / (solid - paper), 0.0, 1.0)
     return Ink(intensity=intensity, mask=mask, scale=scale)
+
+
+def _percentiles(image: np.ndarray, mask: np.ndarray | None, percents) -> list[float]:
+    """Percentiles of a uint8 image (where mask is set), from its histogram: far quicker than sorting."""
+    histogram = cv2.calcHist([image], [0], mask, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(histogram)
+    return [float(np.searchsorted(cumulative, cumulative[-1] * p / 100)) for p in percents]
 
 
 def _paper(ink: np.ndarray) -> np.ndarray:

@@ -79,7 +79,9 @@ def _cut(ink: Ink, labels: np.ndarray, stats: np.ndarray, group: list[int]) -> D
     # Keep the anti-aliased rim just outside the mask, but not a neighbour's ink.
     height, width = labels.shape
     x0p, y0p, x1p, y1p = max(x0 - 1, 0), max(y0 - 1, 0), min(x1 + 1, width), min(y1 + 1, height)
-    own = np.isin(labels[y0p:y1p, x0p:x1p], group).astype(np.uint8)
+    own = np.zeros(len(stats), np.uint8)
+    own[group] = 1
+    own = own[labels[y0p:y1p, x0p:x1p]]
     own = cv2.dilate(own, np.ones((3, 3), np.uint8))
     intensity = ink.intensity[y0p:y1p, x0p:x1p] * own
     box = Box(
