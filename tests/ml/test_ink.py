@@ -1,0 +1,49 @@
+"""Finding the ink: polarity, lighting, noise, blank images."""
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.variants import compose, dark_on_light, encode
+from src.ml import decode_image
+from src.ml.ink import find_ink
+from src.ml.segment import find_digits
+
+
+@pytest.fixture
+def canvas(mnist_test):
+    images, labels = mnist_test
+    ink, boxes = compose([images[0]], np.random.default_rng(0))
+    return ink, boxes[0]
+
+
+def test_find_ink_reads_both_polarities_alike(canvas):
+    ink, _ = canvas
+    light_on_dark = find_ink(np.rint(255 * ink).astype(np.uint8))
+    dark_on_paper = find_ink(dark_on_light(ink))
+    overlap = (light_on_dark.mask & dark_on_paper.mask).sum() / light_on_dark.mask.sum()
+    assert overlap > 0.98
+
+
+def test_find_ink_copes_with_uneven_lighting_and_noise(canvas):
+    ink, box = canvas
+    rows, cols = np.indices(ink.shape)
+    paper = 120 + 110 * cols / ink.shape[1] - 40 * rows / ink.shape[0]
+    photo = paper * (1 - 0.8 * ink) + np.random.default_rng(1).normal(0, 6, ink.shape)
+    grey = decode_image(encode(np.clip(photo, 0, 255).astype(np.uint8), ".jpg", quality=70))
+    digits = find_digits(find_ink(grey))
+    assert len(digits) == 1
+    found = digits[0].box
+    assert abs(found.x - box.x) <= 4 and abs(found.y - box.y) <= 4
+    assert abs(found.width - box.width) <= 8 and abs(found.height - box.height) <= 8
+
+
+@pytest.mark.parametrize("level", [0, 255, 128])
+def test_find_ink_calls_a_flat_image_blank(level):
+    assert find_ink(np.full((280, 280), level, np.uint8)) is None
+
+
+def test_find_ink_calls_paper_texture_and_jpeg_noise_blank():
+    rng = np.random.default_rng(2)
+    texture = cv2.GaussianBlur(rng.normal(200, 12, (400, 300)), (0, 0), 1.5)
+    grey = decode_image(encode(np.clip(texture, 0, 255).astype(np.uint8), ".jpg", quality=40))
+    assert find_ink(grey) is None

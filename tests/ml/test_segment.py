@@ -1,0 +1,59 @@
+"""Segmentation: several digits, left to right, with their boxes; strokes of one digit stay together."""
+import cv2
+import numpy as np
+
+from benchmarks.variants import compose, dark_on_light
+from src.ml.ink import find_ink
+from src.ml.segment import find_digits
+
+
+def iou(a, b) -> float:
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.width, b.x + b.width), min(a.y + a.height, b.y + b.height)
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / (a.width * a.height + b.width * b.height - inter)
+
+
+def test_find_digits_returns_each_digit_left_to_right_with_its_box(mnist_test):
+    images, _ = mnist_test
+    rng = np.random.default_rng(3)
+    for start in range(0, 40, 4):
+        ink, boxes = compose(list(images[start : start + 4]), rng, scales=(3.0, 7.0), gaps=(8, 60))
+        found = find_digits(find_ink(dark_on_light(ink)))
+        assert len(found) == 4
+        assert [d.box.x for d in found] == sorted(d.box.x for d in found)
+        assert all(iou(d.box, box) > 0.8 for d, box in zip(found, boxes))
+
+
+def test_find_digits_reports_boxes_in_the_original_pixels_of_a_large_photo(mnist_test):
+    images, _ = mnist_test
+    ink, boxes = compose([images[1], images[2]], np.random.default_rng(4), scales=(40.0, 45.0), gaps=(200, 300))
+    assert max(ink.shape) > 2000
+    found = find_digits(find_ink(dark_on_light(ink)))
+    assert len(found) == 2
+    assert all(iou(d.box, box) > 0.9 for d, box in zip(found, boxes))
+
+
+def draw(strokes, size=(300, 300), width=12) -> np.ndarray:
+    paper = np.full(size, 255, np.uint8)
+    for stroke in strokes:
+        cv2.polylines(paper, [np.array(stroke, np.int32)], False, 0, width, cv2.LINE_AA)
+    return paper
+
+
+def test_find_digits_keeps_a_digit_drawn_in_several_strokes_whole():
+    five = [[(100, 80), (100, 150), (160, 150), (180, 190), (160, 230), (95, 230)], [(115, 75), (190, 75)]]
+    four = [[(120, 60), (90, 170), (190, 170)], [(160, 110), (165, 250)]]
+    seven_with_bar = [[(90, 70), (200, 70), (130, 240)], [(120, 150), (185, 150)]]
+    for strokes in (five, four, seven_with_bar):
+        assert len(find_digits(find_ink(draw(strokes)))) == 1
+
+
+def test_find_digits_ignores_specks_and_dust():
+    paper = draw([[(150, 60), (150, 240)]])
+    rng = np.random.default_rng(5)
+    for x, y in rng.integers(10, 290, size=(25, 2)):
+        cv2.circle(paper, (int(x), int(y)), 1, 0, -1)
+    found = find_digits(find_ink(paper))
+    assert len(found) == 1
+    assert 130 < found[0].box.x < 150 and found[0].box.height > 170
