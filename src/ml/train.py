@@ -50,7 +50,8 @@ def _parameters(pipeline) -> dict:
     return {k: v for k, v in pipeline.get_params().items() if isinstance(v, simple)}
 
 
-def train(data_dir: Path, out: Path, augment: int, limit: int | None, seed: int, download: bool) -> dict:
+def train(data_dir: Path, out: Path, augment: int, components: int, limit: int | None, seed: int,
+          download: bool) -> dict:
     started = time.perf_counter()
 
     def say(message: str) -> None:
@@ -72,7 +73,7 @@ def train(data_dir: Path, out: Path, augment: int, limit: int | None, seed: int,
         X = np.concatenate([X, *copies])
         y = np.concatenate([labels, *[np.tile(c_labels, augment) for c_labels in np.array_split(labels, 8)]])
     say(f"normalised {len(X)} digits ({augment} distorted copies of each)")
-    pipeline = build_pipeline(random_state=seed, n_jobs=-1)
+    pipeline = build_pipeline(components=components, random_state=seed, n_jobs=-1)
     say("fitting deskew -> HOG -> PCA -> SVM with 3-fold temperature calibration ...")
     pipeline.fit(X.reshape(len(X), -1), y)
     fit_seconds = time.perf_counter() - started
@@ -120,11 +121,12 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", type=Path, default=mnist.DEFAULT_DIR)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--augment", type=int, default=2, help="distorted copies of each training digit")
+    parser.add_argument("--components", type=int, default=64, help="PCA components fed to the SVM")
     parser.add_argument("--limit", type=int, default=None, help="train on the first N digits only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--download", action="store_true", help="fetch missing MNIST files, then verify them")
     args = parser.parse_args(argv)
-    train(args.data_dir, args.out, args.augment, args.limit, args.seed, args.download)
+    train(args.data_dir, args.out, args.augment, args.components, args.limit, args.seed, args.download)
 
 
 if __name__ == "__main__":
