@@ -1,0 +1,80 @@
+// Calls to the prediction service, and the sentence a person should read when one fails.
+
+const JSON_TYPE = "application/json";
+
+function sendJson(method, url, body) {
+  return $.ajax({ method, url, data: JSON.stringify(body), contentType: JSON_TYPE, dataType: "json" });
+}
+
+export function predictDrawing(dataUrl) {
+  return sendJson("POST", "/api/predict", { image: dataUrl, save: true, source: "canvas" });
+}
+
+export function predictFile(file) {
+  const form = new FormData();
+  form.append("image", file, file.name || "pasted-image");
+  form.append("save", "true");
+  form.append("source", "upload");
+  return $.ajax({ method: "POST", url: "/api/predict", data: form, processData: false, contentType: false, dataType: "json" });
+}
+
+export function listPredictions({ page, perPage, digit }) {
+  const query = { page, per_page: perPage };
+  if (digit !== "") {
+    query.digit = digit;
+  }
+  return $.ajax({ url: "/api/predictions", data: query, dataType: "json" });
+}
+
+export function correctPrediction(id, label) {
+  return sendJson("PATCH", `/api/predictions/${id}`, { label });
+}
+
+export function modelCard() {
+  return $.ajax({ url: "/api/model", dataType: "json" });
+}
+
+export function modelInputUrl(id) {
+  return `/api/predictions/${id}/input.png`;
+}
+
+export function wasAborted(xhr) {
+  return xhr.statusText === "abort";
+}
+
+function retryAfter(xhr) {
+  const seconds = parseInt(xhr.getResponseHeader("Retry-After"), 10);
+  return Number.isFinite(seconds) && seconds > 0 ? `in ${seconds} second${seconds === 1 ? "" : "s"}` : "in a moment";
+}
+
+// The service's problem details are written for developers; a person gets advice instead.
+export function explain(xhr, source) {
+  const drawing = source === "canvas";
+  if (source === "correction" && (xhr.status === 400 || xhr.status === 422)) {
+    return "That correction wasn’t accepted: pick one digit for each digit read.";
+  }
+  switch (xhr.status) {
+    case 0:
+      return "The server can’t be reached. Check your connection and try again.";
+    case 400:
+      return drawing
+        ? "The drawing couldn’t be sent properly. Please try again."
+        : "That file couldn’t be read as an image. Try saving it as PNG or JPEG.";
+    case 403:
+      return "Only predictions made in this browser can be corrected here.";
+    case 404:
+      return "That prediction no longer exists.";
+    case 413:
+      return "That image is too large. Try a smaller or cropped picture.";
+    case 415:
+      return "That file isn’t an image it can read. Use a PNG, JPEG, WebP, GIF, BMP or TIFF picture.";
+    case 422:
+      return drawing
+        ? "No digit found on the pad. Draw a digit with clear strokes, then try again."
+        : "No digit found in that picture. Try one with dark, clear digits on a plain background.";
+    case 429:
+      return `Too many requests for now. Please try again ${retryAfter(xhr)}.`;
+    default:
+      return "Something went wrong on the server. Please try again in a moment.";
+  }
+}

@@ -1,0 +1,181 @@
+// The drawing pad: strokes are kept as vectors in pad-relative units, so undo and resizing redraw them exactly.
+
+const INK = "#1b1f24";
+const PAPER = "#ffffff";
+// Relative to the pad's height: about MNIST's stroke-to-digit ratio when a digit fills the pad.
+const PEN_WIDTH = 1 / 16;
+const ERASER_WIDTH = 1 / 5;
+// A press that moves less than this many CSS pixels is a tap, which may select a box instead of drawing.
+const TAP_DISTANCE = 4;
+
+export class Pad {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.$canvas = $(canvas);
+    this.context = canvas.getContext("2d");
+    this.strokes = [];
+    this.current = null;
+    this.erasing = false;
+    this.frame = 0;
+
+    new ResizeObserver(() => this.resize()).observe(canvas);
+    this.resize();
+    this.$canvas
+      .on("pointerdown", (event) => this.begin(event.originalEvent))
+      .on("pointermove", (event) => this.extend(event.originalEvent))
+      .on("pointerup", (event) => this.end(event.originalEvent))
+      .on("pointercancel", () => this.cancel());
+  }
+
+  get hasInk() {
+    return this.strokes.some((stroke) => !stroke.erase);
+  }
+
+  setErasing(erasing) {
+    this.erasing = erasing;
+    this.$canvas.toggleClass("is-erasing", erasing);
+  }
+
+  undo() {
+    if (this.strokes.pop()) {
+      this.changed();
+    }
+  }
+
+  clear() {
+    this.strokes = [];
+    this.changed();
+  }
+
+  // A PNG of the backing store: its pixels are the ones the service's boxes refer to.
+  snapshot() {
+    return { dataUrl: this.canvas.toDataURL("image/png"), width: this.canvas.width, height: this.canvas.height };
+  }
+
+  resize() {
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.round(this.canvas.clientWidth * ratio);
+    const height = Math.round(this.canvas.clientHeight * ratio);
+    if (width && height && (width !== this.canvas.width || height !== this.canvas.height)) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+      this.render();
+    }
+  }
+
+  begin(event) {
+    if (event.button !== 0 || this.current) {
+      return;
+    }
+    event.preventDefault();
+    this.canvas.setPointerCapture(event.pointerId);
+    this.current = { erase: this.erasing, points: [this.point(event)], pointerId: event.pointerId, travel: 0 };
+    this.strokes.push(this.current);
+    this.$canvas.trigger("pad:start");
+    this.scheduleRender();
+  }
+
+  extend(event) {
+    if (!this.current || event.pointerId !== this.current.pointerId) {
+      return;
+    }
+    // Coalesced events keep fast strokes smooth on screens that report more often than they paint.
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    for (const each of events.length ? events : [event]) {
+      this.addPoint(this.point(each));
+    }
+    this.scheduleRender();
+  }
+
+  end(event) {
+    const stroke = this.current;
+    if (!stroke || event.pointerId !== stroke.pointerId) {
+      return;
+    }
+    this.current = null;
+    if (stroke.travel < TAP_DISTANCE && !stroke.erase) {
+      const tap = $.Event("pad:tap", { point: stroke.points[0] });
+      this.$canvas.trigger(tap);
+      if (tap.isDefaultPrevented()) {
+        this.strokes.pop();
+        this.render();
+        return;
+      }
+    }
+    this.changed();
+  }
+
+  cancel() {
+    if (this.current) {
+      this.strokes.pop();
+      this.current = null;
+      this.changed();
+    }
+  }
+
+  point(event) {
+    const rect = this.canvas.getBoundingClientRect();
+    return { x: (event.clientX - rect.left) / rect.width, y: (event.clientY - rect.top) / rect.height };
+  }
+
+  addPoint(point) {
+    const points = this.current.points;
+    const last = points[points.length - 1];
+    this.current.travel += Math.hypot((point.x - last.x) * this.canvas.clientWidth, (point.y - last.y) * this.canvas.clientHeight);
+    points.push(point);
+  }
+
+  changed() {
+    this.render();
+    this.$canvas.trigger("pad:change");
+  }
+
+  scheduleRender() {
+    if (!this.frame) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.render();
+      });
+    }
+  }
+
+  render() {
+    const { context, canvas } = this;
+    context.fillStyle = PAPER;
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.lineCap = "round";
+    context.lineJoin = "round";
+    for (const stroke of this.strokes) {
+      this.drawStroke(stroke);
+    }
+    this.$canvas.closest(".stage").toggleClass("has-ink", this.strokes.length > 0);
+  }
+
+  // Quadratic curves through the midpoints between samples smooth out the pointer's jitter.
+  drawStroke(stroke) {
+    const { context, canvas } = this;
+    const at = (point) => [point.x * canvas.width, point.y * canvas.height];
+    const points = stroke.points;
+    const colour = stroke.erase ? PAPER : INK;
+    const width = canvas.height * (stroke.erase ? ERASER_WIDTH : PEN_WIDTH);
+    if (points.length === 1) {
+      const [x, y] = at(points[0]);
+      context.fillStyle = colour;
+      context.beginPath();
+      context.arc(x, y, width / 2, 0, 2 * Math.PI);
+      context.fill();
+      return;
+    }
+    context.strokeStyle = colour;
+    context.lineWidth = width;
+    context.beginPath();
+    context.moveTo(...at(points[0]));
+    for (let i = 1; i < points.length - 1; i += 1) {
+      const [x, y] = at(points[i]);
+      const [nextX, nextY] = at(points[i + 1]);
+      context.quadraticCurveTo(x, y, (x + nextX) / 2, (y + nextY) / 2);
+    }
+    context.lineTo(...at(points[points.length - 1]));
+    context.stroke();
+  }
+}
