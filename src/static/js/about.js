@@ -11,9 +11,8 @@ function figures(card) {
     rows.push(["Accuracy", `${(test.accuracy * 100).toFixed(2)}% of ${count.format(test.samples)} MNIST test digits`]);
   }
   if (training.dataset) {
-    const copies = training.distorted_copies_per_digit
-      ? `, plus ${training.distorted_copies_per_digit} distorted ${training.distorted_copies_per_digit === 1 ? "copy" : "copies"} of each`
-      : "";
+    const distorted = training.distorted_copies_per_digit;
+    const copies = distorted ? `, plus ${distorted} distorted ${distorted === 1 ? "copy" : "copies"} of each` : "";
     rows.push(["Trained on", `${count.format(training.training_digits)} ${training.dataset} digits${copies}`]);
   }
   if (card.name) {
@@ -31,7 +30,9 @@ export function loadAbout() {
     .done((card) => {
       const steps = [...(card.preprocessing || []), "classify each digit: a probability for every one of 0 to 9"];
       $section.find(".about__steps").append(steps.map((step) => $("<li>", { text: step })));
-      $section.find(".figures").append(figures(card).flatMap(([term, value]) => [$("<dt>", { text: term }), $("<dd>", { text: value })]));
+      $section.find(".figures").append(
+        figures(card).flatMap(([term, value]) => [$("<dt>", { text: term }), $("<dd>", { text: value })]),
+      );
     })
     .fail(() => {
       $section.find(".about__message").text("The model’s figures couldn’t be loaded just now.").prop("hidden", false);

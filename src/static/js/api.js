@@ -15,7 +15,9 @@ export function predictFile(file) {
   form.append("image", file, file.name || "pasted-image");
   form.append("save", "true");
   form.append("source", "upload");
-  return $.ajax({ method: "POST", url: "/api/predict", data: form, processData: false, contentType: false, dataType: "json" });
+  return $.ajax({
+    method: "POST", url: "/api/predict", data: form, processData: false, contentType: false, dataType: "json",
+  });
 }
 
 export function listPredictions({ page, perPage, digit }) {

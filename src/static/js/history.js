@@ -30,12 +30,13 @@ export class History {
     this.$filter.on("change", () => this.load(1));
     this.$newer.on("click", () => this.load(this.page - 1));
     this.$older.on("click", () => this.load(this.page + 1));
+    const itemOf = (event) => $(event.currentTarget).closest(".history-item");
     this.$list
-      .on("click", ".history-item__correct", (event) => this.openCorrection($(event.currentTarget).closest(".history-item")))
-      .on("click", ".correction__cancel", (event) => this.closeCorrection($(event.currentTarget).closest(".history-item")))
+      .on("click", ".history-item__correct", (event) => this.openCorrection(itemOf(event)))
+      .on("click", ".correction__cancel", (event) => this.closeCorrection(itemOf(event)))
       .on("submit", ".correction", (event) => {
         event.preventDefault();
-        this.submitCorrection($(event.currentTarget).closest(".history-item"));
+        this.submitCorrection(itemOf(event));
       });
   }
 
@@ -62,7 +63,9 @@ export class History {
     if (data.items.length) {
       this.$message.prop("hidden", true);
     } else {
-      this.say(this.$filter.val() === "" ? "Nothing yet: your predictions will appear here." : "No predictions contain that digit.");
+      this.say(this.$filter.val() === ""
+        ? "Nothing yet: your predictions will appear here."
+        : "No predictions contain that digit.");
     }
     this.$pager.prop("hidden", this.pages < 2);
     this.$position.text(`Page ${this.page} of ${this.pages}`);
@@ -86,7 +89,12 @@ export class History {
       $number.append($("<span>", { class: "badge", text: "confirmed" }));
     }
     return $("<li>", { class: "history-item", "data-id": prediction.id }).append(
-      $("<img>", { class: "history-item__thumb", src: prediction.image_url, alt: `Image read as ${prediction.number}`, loading: "lazy" }),
+      $("<img>", {
+        class: "history-item__thumb",
+        src: prediction.image_url,
+        alt: `Image read as ${prediction.number}`,
+        loading: "lazy",
+      }),
       $number,
       $("<p>", { class: "history-item__meta" }).append(
         $("<time>", { datetime: prediction.created_at, title: absolute.format(created), text: ago(created) }),
@@ -110,7 +118,7 @@ export class History {
     });
     return $("<div>", { class: "history-item__actions" }).append(
       $("<button>", { type: "button", class: "button history-item__correct", text: "Correct it" }),
-      $("<form>", { class: "correction", hidden: true, "aria-label": `Correct prediction ${prediction.number}` }).append(
+      $("<form>", { class: "correction", hidden: true, "aria-label": `Correct ${prediction.number}` }).append(
         $("<span>", { class: "correction__prompt", "aria-hidden": "true", text: "It should read" }),
         pickers.flat(),
         $("<button>", { type: "submit", class: "button button--primary", text: "Save" }),

@@ -121,7 +121,8 @@ export class Pad {
   addPoint(point) {
     const points = this.current.points;
     const last = points[points.length - 1];
-    this.current.travel += Math.hypot((point.x - last.x) * this.canvas.clientWidth, (point.y - last.y) * this.canvas.clientHeight);
+    const { clientWidth, clientHeight } = this.canvas;
+    this.current.travel += Math.hypot((point.x - last.x) * clientWidth, (point.y - last.y) * clientHeight);
     points.push(point);
   }
 

@@ -55,16 +55,22 @@ export class ResultView {
     this.$message.prop("hidden", true);
     this.$number.text(prediction.number);
     this.$summary.text(this.summary(prediction));
-    this.$picker.empty().append(
-      prediction.digits.length > 1
-        ? prediction.digits.map((found, index) =>
-            $("<button>", { type: "button", class: "digit-chip", "aria-pressed": "false", "aria-label": `Digit ${index + 1}: ${found.digit}, ${percent(found.confidence)}` })
-              .append($("<strong>", { text: found.digit }), $("<span>", { text: percent(found.confidence) })))
-        : [],
-    );
+    // One digit needs no picker: the chart already shows it.
+    const several = prediction.digits.length > 1;
+    this.$picker.empty().append(several ? prediction.digits.map((found, index) => this.chip(found, index)) : []);
     this.drawBoxes();
     this.showModelInput(prediction);
     this.select(0);
+  }
+
+  chip(found, index) {
+    const confidence = percent(found.confidence);
+    return $("<button>", {
+      type: "button",
+      class: "digit-chip",
+      "aria-pressed": "false",
+      "aria-label": `Digit ${index + 1}: ${found.digit}, ${confidence}`,
+    }).append($("<strong>", { text: found.digit }), $("<span>", { text: confidence }));
   }
 
   summary(prediction) {
@@ -72,7 +78,8 @@ export class ResultView {
     if (confidences.length === 1) {
       return `${percent(confidences[0])} sure`;
     }
-    return `${confidences.length} digits, each ${percent(Math.min(...confidences))} to ${percent(Math.max(...confidences))} sure`;
+    const [least, most] = [Math.min(...confidences), Math.max(...confidences)];
+    return `${confidences.length} digits, each ${percent(least)} to ${percent(most)} sure`;
   }
 
   drawBoxes() {

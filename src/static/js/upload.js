@@ -35,7 +35,7 @@ export class Upload {
     return this.$preview.find(".boxes");
   }
 
-  // Resolves with the picture's size in pixels, or null when the browser cannot display it (the server may still read it).
+  // Resolves with the picture's size in pixels, or null when the browser cannot show it (the server may still read it).
   show(file) {
     if (this.objectUrl) {
       URL.revokeObjectURL(this.objectUrl);
