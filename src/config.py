@@ -1,0 +1,92 @@
+"""The service's settings: defaults in code, the environment variables that override them,
+and the secret key kept in the instance folder when none is configured."""
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from src.ml import DEFAULT_MAX_PIXELS, DEFAULT_MODEL_PATH
+
+
+def defaults(instance_path: str) -> dict:
+    return {
+        "SECRET_KEY": None,
+        "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'predictions.sqlite'}",
+        "CACHE_TYPE": "SimpleCache",
+        "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
+        "CACHE_THRESHOLD": 1000,
+        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        "MAX_PIXELS": DEFAULT_MAX_PIXELS,
+        "ADMIN_TOKEN": None,
+        "CLEAR_PREDICTIONS_ON_START": True,
+        "MODEL_PATH": DEFAULT_MODEL_PATH,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+    }
+
+
+def boolean(text: str) -> bool:
+    words = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+    try:
+        return words[text.strip().lower()]
+    except KeyError:
+        raise ValueError(f"{text!r} is not a yes/no value; use true or false") from None
+
+
+# Each setting the environment may override, with how to read its text.
+ENVIRONMENT = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "CACHE_TYPE": str,
+    "CACHE_REDIS_URL": str,
+    "CACHE_DEFAULT_TIMEOUT": int,
+    "MAX_CONTENT_LENGTH": int,
+    "MAX_PIXELS": int,
+    "ADMIN_TOKEN": str,
+    "CLEAR_PREDICTIONS_ON_START": boolean,
+    "MODEL_PATH": str,
+}
+
+
+def from_environment(environ: Mapping[str, str]) -> dict:
+    settings = {}
+    for name, read in ENVIRONMENT.items():
+        if environ.get(name, "") != "":
+            try:
+                settings[name] = read(environ[name])
+            except ValueError as error:
+                raise ValueError(f"Environment variable {name}: {error}") from None
+    return settings
+
+
+def sqlalchemy_uri(database_url: str) -> str:
+    """The SQLAlchemy URL for DATABASE_URL; plain postgres:// URLs get the psycopg 3 driver this project installs."""
+    url = make_url(database_url)
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """The key in `instance/secret_key`, made on first start.
+
+    Kept in a file rather than drawn per process so that sessions survive a restart
+    and every worker process of one deployment signs cookies with the same key.
+    """
+    key_file = Path(instance_path) / "secret_key"
+    try:
+        return key_file.read_text().strip()
+    except FileNotFoundError:
+        pass
+    candidate = key_file.with_name(f"secret_key.{os.getpid()}")
+    candidate.write_text(secrets.token_hex(32))
+    candidate.chmod(0o600)
+    try:
+        # link() refuses to replace an existing file: when workers start together, one key wins.
+        os.link(candidate, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    return key_file.read_text().strip()
