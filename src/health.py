@@ -1,0 +1,46 @@
+"""Whether the parts the service needs work: the database, the cache and the model."""
+import uuid
+
+from sqlalchemy import select
+
+from src.predictions import ModelUnavailable, cache, current_model
+from src.storage import db
+
+
+def _failure(error: Exception) -> dict:
+    lines = str(error).strip().splitlines()
+    return {"ok": False, "error": f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")}
+
+
+def database_status() -> dict:
+    try:
+        db.session.execute(select(1))
+    except Exception as error:
+        db.session.rollback()
+        return _failure(error)
+    return {"ok": True, "backend": db.engine.dialect.name}
+
+
+def cache_status() -> dict:
+    key, token = f"health:{uuid.uuid4().hex}", uuid.uuid4().hex
+    try:
+        cache.set(key, token, timeout=10)
+        ok = cache.get(key) == token
+        cache.delete(key)
+    except Exception as error:
+        return _failure(error)
+    status = {"ok": ok, "backend": type(cache.cache).__name__}
+    if not ok:
+        status["error"] = "A value stored in the cache could not be read back."
+    return status
+
+
+def model_status() -> dict:
+    try:
+        return {"ok": True, "version": current_model().version}
+    except ModelUnavailable as error:
+        return {"ok": False, "error": str(error)}
+
+
+def health() -> dict:
+    return {"database": database_status(), "cache": cache_status(), "model": model_status()}
