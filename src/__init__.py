@@ -1,0 +1,38 @@
+"""The digit recognition service: `create_app` builds the Flask application."""
+import os
+
+from flask import Flask
+
+from src import config, predictions, storage, views
+from src.api import bp as api_bp
+from src.api import problems
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Settings come from the defaults, then the environment, then `instance/config.py`;
+    a test's mapping replaces the instance file. INSTANCE_PATH moves the instance folder."""
+    instance_path = os.environ.get("INSTANCE_PATH") or None
+    app = Flask(
+        __name__,
+        instance_path=instance_path and os.path.abspath(instance_path),
+        instance_relative_config=True,
+        template_folder="pages",
+        static_folder="static",
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config.defaults(app.instance_path))
+    app.config.from_mapping(config.from_environment(os.environ))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.sqlalchemy_uri(app.config["DATABASE_URL"])
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
+
+    storage.init_app(app)
+    predictions.init_app(app)
+    problems.init_app(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(views.bp)
+    return app

@@ -1,0 +1,39 @@
+"""The JSON API under /api/: a Flask-RESTful Api on a blueprint, with its resources."""
+from flask import Blueprint
+from flask_restful import Api
+
+from src.api.predictions import (
+    Predict,
+    PredictionExport,
+    PredictionImage,
+    PredictionInput,
+    PredictionItem,
+    PredictionList,
+)
+from src.api.service import Health, ModelCard, OpenApiDocument, Stats
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+class ProblemApi(Api):
+    """An Api that leaves every error to Flask's handlers.
+
+    Flask-RESTful would answer errors in its own {"message": ...} shape; passing them
+    on lets src/api/problems.py turn routed and unrouted errors alike into problem+json.
+    """
+
+    def handle_error(self, e):
+        raise e
+
+
+api = ProblemApi(bp)
+api.add_resource(Predict, "/predict", endpoint="predict")
+api.add_resource(PredictionList, "/predictions", endpoint="predictions")
+api.add_resource(PredictionExport, "/predictions/export", endpoint="prediction_export")
+api.add_resource(PredictionItem, "/predictions/<int:prediction_id>", endpoint="prediction")
+api.add_resource(PredictionImage, "/predictions/<int:prediction_id>/image", endpoint="prediction_image")
+api.add_resource(PredictionInput, "/predictions/<int:prediction_id>/input.png", endpoint="prediction_input")
+api.add_resource(Stats, "/stats", endpoint="stats")
+api.add_resource(ModelCard, "/model", endpoint="model")
+api.add_resource(Health, "/health", endpoint="health")
+api.add_resource(OpenApiDocument, "/openapi.json", endpoint="openapi")

@@ -1,0 +1,40 @@
+"""The API's OpenAPI document, and JSON request bodies checked against the schemas it declares."""
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import request
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+DOCUMENT_URI = "urn:digits:openapi.json"
+DOCUMENT = json.loads(Path(__file__).with_name("openapi.json").read_text())
+REGISTRY = Registry().with_resource(DOCUMENT_URI, Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
+
+
+@cache
+def schema_validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator({"$ref": f"{DOCUMENT_URI}#/components/schemas/{name}"}, registry=REGISTRY)
+
+
+def check_against_schema(name: str, value) -> None:
+    """Raise BadRequest, saying what is wrong and where, unless `value` fits the named schema."""
+    error = best_match(schema_validator(name).iter_errors(value))
+    if error is not None:
+        where = "" if error.json_path == "$" else f" (at {error.json_path})"
+        raise BadRequest(f"{error.message}{where}.")
+
+
+def json_body(schema_name: str):
+    """The request's JSON body, parsed and checked against a schema of the document."""
+    if not request.is_json:
+        raise UnsupportedMediaType(f"Send a JSON body with Content-Type: application/json, not {request.mimetype or 'none'}.")
+    try:
+        body = json.loads(request.get_data())
+    except ValueError as error:
+        raise BadRequest(f"The body is not valid JSON: {error}.") from None
+    check_against_schema(schema_name, body)
+    return body

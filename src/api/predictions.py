@@ -1,0 +1,146 @@
+"""Predictions over HTTP: read an image, list, show, correct, delete and export stored ones."""
+import re
+import time
+from datetime import UTC, datetime
+
+from flask import Response, request, stream_with_context, url_for
+from flask_restful import Resource
+from werkzeug.exceptions import BadRequest
+
+from src import storage
+from src.api.auth import client_id, require_admin, require_maker_or_admin
+from src.api.openapi import json_body
+from src.api.uploads import read_upload
+from src.datasets import csv_chunks, idx_zip_chunks
+from src.predictions import correct_prediction, input_png, predict
+
+DIGITS = re.compile(r"[0-9]+")
+MAX_PER_PAGE = 100
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    return moment.replace(tzinfo=UTC).isoformat() if moment else None
+
+
+def prediction_json(prediction: storage.Prediction) -> dict:
+    return {
+        "id": prediction.id,
+        "created_at": timestamp(prediction.created_at),
+        "number": prediction.number,
+        "digits": prediction.digits,
+        "model": prediction.model_version,
+        "source": prediction.source,
+        "content_type": prediction.content_type,
+        "sha256": prediction.sha256,
+        "label": prediction.label,
+        "labelled_at": timestamp(prediction.labelled_at),
+        "image_url": url_for("api.prediction_image", prediction_id=prediction.id),
+        "input_url": url_for("api.prediction_input", prediction_id=prediction.id),
+    }
+
+
+def int_arg(name: str, default: int | None, minimum: int, maximum: int | None = None) -> int | None:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"The query parameter '{name}' must be a whole number, not {text!r}.") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        limits = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise BadRequest(f"The query parameter '{name}' must be {limits}, not {value}.")
+    return value
+
+
+class Predict(Resource):
+    def post(self):
+        started = time.perf_counter()
+        upload = read_upload()
+        outcome = predict(
+            upload.image, save=upload.save, source=upload.source, client_id=client_id() if upload.save else None
+        )
+        body = {
+            "id": outcome.prediction_id,
+            "number": outcome.reading.number,
+            "digits": outcome.reading.digits,
+            "cached": outcome.cached,
+            "model": outcome.model_version,
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+        if outcome.prediction_id is None:
+            return body, 200
+        return body, 201, {"Location": url_for("api.prediction", prediction_id=outcome.prediction_id)}
+
+
+class PredictionList(Resource):
+    def get(self):
+        label = request.args.get("label")
+        if label is not None and not DIGITS.fullmatch(label):
+            raise BadRequest(f"The query parameter 'label' must be digits, like 7 or 2024, not {label!r}.")
+        page = storage.find_predictions(
+            digit=int_arg("digit", None, 0, 9),
+            label=label,
+            page=int_arg("page", 1, 1),
+            per_page=int_arg("per_page", 20, 1, MAX_PER_PAGE),
+        )
+        return {
+            "items": [prediction_json(prediction) for prediction in page.items],
+            "total": page.total,
+            "page": page.page,
+            "per_page": page.per_page,
+            "pages": page.pages,
+        }
+
+    def delete(self):
+        require_admin()
+        return {"deleted": storage.clear_predictions()}
+
+
+class PredictionItem(Resource):
+    def get(self, prediction_id: int):
+        return prediction_json(storage.get_prediction(prediction_id))
+
+    def patch(self, prediction_id: int):
+        prediction = storage.get_prediction(prediction_id)
+        require_maker_or_admin(prediction)
+        correct_prediction(prediction, json_body("LabelRequest")["label"])
+        return prediction_json(prediction)
+
+    def delete(self, prediction_id: int):
+        require_admin()
+        storage.delete_prediction(storage.get_prediction(prediction_id))
+        return Response(status=204)
+
+
+class PredictionImage(Resource):
+    def get(self, prediction_id: int):
+        prediction = storage.get_prediction(prediction_id)
+        return Response(prediction.image, mimetype=prediction.content_type)
+
+
+class PredictionInput(Resource):
+    def get(self, prediction_id: int):
+        return Response(input_png(storage.get_prediction(prediction_id)), mimetype="image/png")
+
+
+class PredictionExport(Resource):
+    def get(self):
+        export_format = request.args.get("format", "csv")
+        if export_format not in ("csv", "idx"):
+            raise BadRequest(f"The query parameter 'format' must be csv or idx, not {export_format!r}.")
+
+        def chunks():
+            # Queried inside the stream: Flask ends the view's database session before streaming starts.
+            total, labelled_inputs = storage.labelled_inputs()
+            if export_format == "csv":
+                yield from csv_chunks(labelled_inputs)
+            else:
+                yield from idx_zip_chunks(total, labelled_inputs)
+
+        mimetype, filename = ("text/csv", "digits.csv") if export_format == "csv" else ("application/zip", "digits-idx.zip")
+        return Response(
+            stream_with_context(chunks()),
+            mimetype=mimetype,
+            headers={"Content-Disposition": f"attachment; filename={filename}"},
+        )

@@ -1,0 +1,31 @@
+"""What the service tells about itself: statistics, the model card, health and the OpenAPI document."""
+from flask_restful import Resource
+
+from src.api.openapi import DOCUMENT
+from src.api.problems import problem
+from src.health import health
+from src.predictions import current_model, statistics
+
+
+class Stats(Resource):
+    def get(self):
+        return statistics()
+
+
+class ModelCard(Resource):
+    def get(self):
+        return current_model().card
+
+
+class Health(Resource):
+    def get(self):
+        checks = health()
+        down = [part for part, status in checks.items() if not status["ok"]]
+        if down:
+            return problem(503, f"Not working: {', '.join(down)}.", **checks)
+        return {"status": "ok", **checks}
+
+
+class OpenApiDocument(Resource):
+    def get(self):
+        return DOCUMENT
