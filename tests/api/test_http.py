@@ -1,0 +1,175 @@
+"""The service over real HTTP: a server on a free port, the README's curl examples run as written,
+eight concurrent writers, and `run.py` started as its own process."""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from src.api.openapi import DOCUMENT
+from tests.api.images import b64, written
+from tests.conftest import ADMIN_TOKEN, ROOT, model_path, serving
+
+README_URL = "http://127.0.0.1:5000"
+
+
+def readme_curl_commands() -> list[str]:
+    """The curl commands of the README's section "The API", in order."""
+    section = (ROOT / "README.md").read_text().split("\n## The API\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    return [line for block in blocks for line in block.replace("\\\n", "").splitlines() if line.startswith("curl ")]
+
+
+def curl_operation(command: str) -> tuple[str, str]:
+    """The method and URL path a README curl command requests."""
+    path = re.search(re.escape(README_URL) + r"(/[^\s'?]*)", command)[1]
+    method = re.search(r"-X (\w+)", command)
+    sends_body = re.search(r" (-d|-F|--data-binary) ", command)
+    return (method[1] if method else "POST" if sends_body else "GET").lower(), path
+
+
+def test_the_readme_shows_a_curl_example_for_every_endpoint():
+    examples = [curl_operation(command) for command in readme_curl_commands()]
+
+    for path, operations in DOCUMENT["paths"].items():
+        pattern = re.compile(re.sub(r"\\\{\w+\\\}", r"[0-9]+", re.escape(path)))
+        for method in operations.keys() & {"get", "post", "patch", "delete"}:
+            assert any(m == method and pattern.fullmatch(p) for m, p in examples), f"no README example of {method} {path}"
+
+
+def test_the_readme_curl_examples_work_as_written(app, tmp_path):
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    # curl reads this file: fail on an HTTP error, and say the status and type after each answer.
+    (tmp_path / ".curlrc").write_text('silent\nshow-error\nfail-with-body\nwrite-out = "\\n%{http_code} %{content_type}"\n')
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "CURL_HOME": str(tmp_path), "ADMIN_TOKEN": ADMIN_TOKEN}
+    answers = []
+    with serving(app) as base_url:
+        for command in readme_curl_commands():
+            run = subprocess.run(
+                ["bash", "-c", command.replace(README_URL, base_url)],
+                cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60,
+            )
+            assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
+            body, status_line = run.stdout.rsplit("\n", 1)
+            status, _, content_type = status_line.partition(" ")
+            assert status.startswith("2"), f"{command} answered {status_line}: {body}"
+            answers.append((command, content_type, json.loads(body) if "json" in content_type else body))
+
+    first_command, _, first = answers[0]
+    assert first["number"] == "2024", "the README shows examples/2024.png read as 2024"
+    assert (tmp_path / "prediction-1.png").read_bytes() == (ROOT / "examples" / "2024.png").read_bytes()
+    assert (tmp_path / "digits.csv").read_text().startswith("label,pixel0,")
+    assert (tmp_path / "digits-idx.zip").read_bytes()[:2] == b"PK"
+    corrected = [answer for command, _, answer in answers if "PATCH" in command]
+    assert [answer["label"] for answer in corrected] == ["2024", "7"]
+
+
+def test_predict_and_correct_over_http_with_the_session_cookie(live_server, seven):
+    maker, stranger = requests.Session(), requests.Session()
+
+    created = maker.post(f"{live_server}/api/predict", files={"image": ("7.png", seven, "image/png")})
+    by_stranger = stranger.patch(f"{live_server}/api/predictions/{created.json()['id']}", json={"label": "1"})
+    by_maker = maker.patch(f"{live_server}/api/predictions/{created.json()['id']}", json={"label": "1"})
+
+    assert created.status_code == 201
+    assert created.json()["number"] == "7"
+    assert by_stranger.status_code == 403
+    assert by_stranger.headers["Content-Type"] == "application/problem+json"
+    assert by_maker.status_code == 200
+    assert by_maker.json()["label"] == "1"
+
+
+def test_a_body_over_the_limit_over_http_is_a_413_problem(make_app):
+    app = make_app(MAX_CONTENT_LENGTH=10_000)
+
+    with serving(app) as base_url:
+        response = requests.post(f"{base_url}/api/predict", data=b"\0" * 1_000_000, headers={"Content-Type": "image/png"})
+
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert "upload limit of 10,000 bytes" in response.json()["detail"]
+
+
+def test_eight_concurrent_writers_never_see_database_is_locked(app, live_server):
+    writers, each = 8, 10
+    images = [written(str(digit)) for digit in range(writers)]
+    start = threading.Barrier(writers)
+    statuses: list[int] = []
+    failures: list[str] = []
+
+    def write(image: bytes) -> None:
+        session = requests.Session()
+        start.wait()
+        for _ in range(each):
+            response = session.post(f"{live_server}/api/predict", json={"image": b64(image)})
+            statuses.append(response.status_code)
+            if response.status_code != 201:
+                failures.append(response.text)
+
+    threads = [threading.Thread(target=write, args=(image,)) for image in images]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert statuses == [201] * writers * each
+    assert requests.get(f"{live_server}/api/predictions").json()["total"] == writers * each
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def run_py(instance: Path, **environment):
+    """`python run.py` on a free port with its instance folder in `instance`; yields its base URL once healthy."""
+    port = free_port()
+    env = {**os.environ, "INSTANCE_PATH": str(instance), "MODEL_PATH": str(model_path()), **environment}
+    env.pop("ADMIN_TOKEN", None)
+    process = subprocess.Popen(
+        [sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stdout.read().decode()
+            try:
+                if requests.get(f"{base_url}/api/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "run.py did not answer /api/health within a minute"
+            time.sleep(0.05)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("clear, kept", [("true", 0), ("false", 1)])
+def test_run_py_clears_stored_predictions_once_per_start_if_configured(tmp_path, seven, clear, kept):
+    instance = tmp_path / "instance"
+    with run_py(instance, CLEAR_PREDICTIONS_ON_START="false") as base_url:
+        assert requests.post(f"{base_url}/api/predict", json={"image": b64(seven)}).status_code == 201
+
+    with run_py(instance, CLEAR_PREDICTIONS_ON_START=clear) as base_url:
+        after_start = requests.get(f"{base_url}/api/predictions").json()["total"]
+        requests.post(f"{base_url}/api/predict", json={"image": b64(seven)})
+        later = requests.get(f"{base_url}/api/predictions").json()["total"]
+
+    assert after_start == kept
+    assert later == kept + 1, "clearing happens at start, never per request"
+    assert (instance / "predictions.sqlite").exists()
+    assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,199 @@
+"""POST /api/predict: the three ways to send an image, what is stored, the cache, and each way a request fails."""
+import dataclasses
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from src import predictions
+from src.ml import recognise
+from src.storage import Prediction, db
+from tests.api.images import b64, written
+
+
+def stored_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Prediction))
+
+
+def stored(app, prediction_id: int) -> dict:
+    with app.app_context():
+        prediction = db.session.get(Prediction, prediction_id)
+        return {column.name: getattr(prediction, column.name) for column in Prediction.__table__.columns}
+
+
+def test_predict_reads_a_base64_image_and_stores_it(app, client, seven):
+    response = client.post("/api/predict", json={"image": b64(seven), "source": "canvas"})
+
+    assert response.status_code == 201
+    body = response.json
+    assert body["number"] == "7"
+    [digit] = body["digits"]
+    assert digit["digit"] == 7
+    assert digit["confidence"] == digit["probabilities"][7] == max(digit["probabilities"])
+    assert sum(digit["probabilities"]) == pytest.approx(1.0)
+    assert body["cached"] is False
+    assert body["model"] == app.extensions["digit_model"].version
+    assert body["elapsed_ms"] > 0
+    assert response.headers["Location"] == f"/api/predictions/{body['id']}"
+    assert "session=" in response.headers["Set-Cookie"]
+
+    row = stored(app, body["id"])
+    assert row["image"] == seven
+    assert row["content_type"] == "image/png"
+    assert row["source"] == "canvas"
+    assert row["number"] == "7"
+    assert row["digits"] == body["digits"]
+    assert row["model_version"] == body["model"]
+    assert len(row["inputs"]) == 28 * 28
+    assert row["label"] is None
+
+
+def test_predict_accepts_a_data_url(client, seven):
+    response = client.post("/api/predict", json={"image": f"data:image/png;base64,{b64(seven)}"})
+
+    assert response.status_code == 201
+    assert response.json["number"] == "7"
+
+
+def test_predict_reads_every_digit_left_to_right_as_the_engine_does(app, client, number_2024):
+    response = client.post("/api/predict", data={"image": (io.BytesIO(number_2024), "2024.png")})
+
+    assert response.status_code == 201
+    body = response.json
+    assert body["number"] == "2024"
+    boxes = [digit["box"] for digit in body["digits"]]
+    assert [box["x"] for box in boxes] == sorted(box["x"] for box in boxes)
+    engine = recognise(number_2024, app.extensions["digit_model"])
+    assert [digit["probabilities"] for digit in body["digits"]] == [d.probabilities.tolist() for d in engine.digits]
+    assert boxes == [dataclasses.asdict(d.box) for d in engine.digits]
+    row = stored(app, body["id"])
+    assert row["source"] == "upload"
+    assert row["inputs"] == b"".join(d.image.tobytes() for d in engine.digits)
+
+
+def test_predict_accepts_a_raw_image_body(app, client, seven):
+    default = client.post("/api/predict", data=seven, content_type="image/png")
+    from_canvas = client.post("/api/predict?source=canvas", data=seven, content_type="image/png")
+
+    assert default.status_code == from_canvas.status_code == 201
+    assert stored(app, default.json["id"])["source"] == "api"
+    assert stored(app, from_canvas.json["id"])["source"] == "canvas"
+
+
+def test_a_canvas_with_a_transparent_background_is_read(client):
+    response = client.post("/api/predict", json={"image": b64(written("3", transparent=True)), "source": "canvas"})
+
+    assert response.status_code == 201
+    assert response.json["number"] == "3"
+
+
+def test_the_stored_content_type_is_what_the_bytes_are(app, client):
+    jpeg = written("5", image_format="JPEG")
+
+    response = client.post("/api/predict", data=jpeg, content_type="image/png")
+
+    assert stored(app, response.json["id"])["content_type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda client, image: client.post("/api/predict", json={"image": b64(image), "save": False}),
+        lambda client, image: client.post("/api/predict", data={"image": (io.BytesIO(image), "7.png"), "save": "false"}),
+        lambda client, image: client.post("/api/predict?save=false", data=image, content_type="image/png"),
+    ],
+    ids=["json", "multipart", "raw"],
+)
+def test_predict_without_saving_answers_200_and_stores_nothing(app, client, seven, send):
+    response = send(client, seven)
+
+    assert response.status_code == 200
+    assert response.json["id"] is None
+    assert response.json["number"] == "7"
+    assert "Location" not in response.headers
+    assert "Set-Cookie" not in response.headers
+    assert stored_count(app) == 0
+
+
+def test_identical_bytes_are_answered_from_the_cache_and_still_stored(app, client, seven, monkeypatch):
+    first = client.post("/api/predict", json={"image": b64(seven)})
+    readings = []
+    monkeypatch.setattr(predictions, "recognise", lambda *args, **kwargs: readings.append(args))
+
+    second = client.post("/api/predict", data=seven, content_type="image/png")
+
+    assert first.json["cached"] is False
+    assert second.json["cached"] is True
+    assert readings == [], "a cached reading must not run the model"
+    assert second.json["digits"] == first.json["digits"]
+    assert second.json["id"] != first.json["id"]
+    assert stored_count(app) == 2
+
+
+def test_the_cache_is_kept_per_model_version(app, client, seven):
+    client.post("/api/predict", json={"image": b64(seven)})
+    model = app.extensions["digit_model"]
+    app.extensions["digit_model"] = dataclasses.replace(model, version="another-model")
+
+    response = client.post("/api/predict", json={"image": b64(seven)})
+
+    assert response.json["cached"] is False
+    assert response.json["model"] == "another-model"
+
+
+SEVEN = written("7")
+PNG_START = SEVEN[: len(SEVEN) // 2]
+BAD_REQUESTS = [
+    ("malformed JSON", dict(data="{", content_type="application/json"), 400, "not valid JSON"),
+    ("JSON that is not an object", dict(json=["image"]), 400, "is not of type 'object'"),
+    ("no image field", dict(json={"picture": b64(SEVEN)}), 400, "'image' is a required property"),
+    ("image not a string", dict(json={"image": 7}), 400, "is not of type 'string'"),
+    ("an empty image", dict(json={"image": ""}), 400, "should be non-empty"),
+    ("malformed base64", dict(json={"image": "iVBORw0KGgo$"}), 400, "not valid base64"),
+    ("a data URL without base64", dict(json={"image": "data:image/png,%89PNG"}), 400, "not base64-encoded"),
+    ("save not a boolean", dict(json={"image": b64(SEVEN), "save": "no"}), 400, "is not of type 'boolean'"),
+    ("an unknown source", dict(json={"image": b64(SEVEN), "source": "fax"}), 400, "'fax' is not one of"),
+    ("a form without the image", dict(data={"picture": (io.BytesIO(SEVEN), "7.png")}), 400, "no file field 'image'"),
+    ("a form with save not a boolean", dict(data={"image": (io.BytesIO(SEVEN), "7.png"), "save": "maybe"}), 400, "true or false"),
+    ("an empty raw body", dict(data=b"", content_type="image/png"), 400, "The body is empty"),
+    ("a text body", dict(data="seven", content_type="text/plain"), 415, "not text/plain"),
+    ("a body without a content type", dict(data=SEVEN), 415, "without a content type"),
+    ("bytes that are not an image", dict(data=b"just text", content_type="image/png"), 415, "not a PNG, JPEG"),
+    ("base64 of text", dict(json={"image": b64(b"just text")}), 415, "not a PNG, JPEG"),
+    ("a truncated PNG", dict(data=PNG_START, content_type="image/png"), 415, "truncated or corrupt"),
+    ("an SVG", dict(data=b"<svg xmlns='http://www.w3.org/2000/svg'/>", content_type="image/svg+xml"), 415, "not a PNG"),
+    ("a blank canvas", dict(json={"image": b64(written(""))}), 422, "No digit was found"),
+]
+
+
+@pytest.mark.parametrize("request_kwargs, status, detail", [case[1:] for case in BAD_REQUESTS], ids=[c[0] for c in BAD_REQUESTS])
+def test_a_bad_request_is_a_problem_document_and_stores_nothing(app, client, request_kwargs, status, detail):
+    response = client.post("/api/predict", **request_kwargs)
+
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert response.json["status"] == status
+    assert detail in response.json["detail"]
+    assert stored_count(app) == 0
+
+
+def test_a_body_over_the_upload_limit_is_413(make_app, seven):
+    app = make_app(MAX_CONTENT_LENGTH=len(seven) - 1)
+
+    response = app.test_client().post("/api/predict", data=seven, content_type="image/png")
+
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+    assert f"upload limit of {len(seven) - 1:,} bytes" in response.json["detail"]
+    assert stored_count(app) == 0
+
+
+def test_an_image_over_the_pixel_limit_is_413_before_it_is_decoded(make_app, seven):
+    app = make_app(MAX_PIXELS=100 * 100)
+
+    response = app.test_client().post("/api/predict", json={"image": b64(seven)})
+
+    assert response.status_code == 413
+    assert "more than 10,000 pixels" in response.json["detail"]
+    assert stored_count(app) == 0

@@ -1,0 +1,316 @@
+"""Stored predictions over the API: listing, one prediction and its images, corrections, deletion,
+the dataset export and the statistics."""
+import csv
+import io
+import struct
+import zipfile
+from datetime import datetime
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from src.ml import recognise
+from tests.api.images import b64, written
+from tests.conftest import ADMIN_TOKEN
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def predict(client, image: bytes) -> dict:
+    response = client.post("/api/predict", json={"image": b64(image), "source": "canvas"})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def listed(client, query: str = "") -> list[str]:
+    response = client.get(f"/api/predictions{query}")
+    assert response.status_code == 200
+    return [item["number"] for item in response.json["items"]]
+
+
+@pytest.fixture
+def three(client, seven, number_2024) -> list[dict]:
+    """Three stored predictions, oldest first: 7, 2024 and 3."""
+    return [predict(client, image) for image in (seven, number_2024, written("3"))]
+
+
+def test_predictions_are_listed_newest_first_with_the_total(client, three):
+    response = client.get("/api/predictions")
+
+    assert [item["id"] for item in response.json["items"]] == [p["id"] for p in reversed(three)]
+    assert [item["number"] for item in response.json["items"]] == ["3", "2024", "7"]
+    assert (response.json["total"], response.json["page"], response.json["per_page"], response.json["pages"]) == (3, 1, 20, 1)
+
+
+def test_predictions_are_paginated(client, seven):
+    ids = [predict(client, seven)["id"] for _ in range(5)]
+
+    pages = [client.get(f"/api/predictions?per_page=2&page={page}").json for page in (1, 2, 3, 4)]
+
+    assert [[item["id"] for item in page["items"]] for page in pages] == [ids[4:2:-1], ids[2:0:-1], ids[:1], []]
+    assert {(page["total"], page["pages"]) for page in pages} == {(5, 3)}
+
+
+def test_predictions_are_filtered_by_a_digit_read(client, three):
+    assert listed(client, "?digit=2") == ["2024"]
+    assert listed(client, "?digit=7") == ["7"]
+    assert listed(client, "?digit=9") == []
+    assert client.get("/api/predictions?digit=2").json["total"] == 1
+
+
+def test_predictions_are_filtered_by_their_corrected_label(client, three):
+    client.patch(f"/api/predictions/{three[0]['id']}", json={"label": "1"})
+
+    assert listed(client, "?label=1") == ["7"]
+    assert listed(client, "?label=7") == []
+    assert listed(client, "?label=1&digit=2") == []
+
+
+@pytest.mark.parametrize(
+    "query, detail",
+    [
+        ("page=0", "'page' must be at least 1"),
+        ("page=two", "'page' must be a whole number"),
+        ("per_page=101", "'per_page' must be from 1 to 100"),
+        ("digit=10", "'digit' must be from 0 to 9"),
+        ("digit=a", "'digit' must be a whole number"),
+        ("label=seven", "'label' must be digits"),
+    ],
+)
+def test_bad_list_parameters_are_400(client, query, detail):
+    response = client.get(f"/api/predictions?{query}")
+
+    assert response.status_code == 400
+    assert detail in response.json["detail"]
+
+
+def test_a_prediction_is_shown_with_links_to_its_images(client, three):
+    prediction = three[1]
+
+    shown = client.get(f"/api/predictions/{prediction['id']}").json
+
+    assert {key: shown[key] for key in ("id", "number", "digits", "model")} == {
+        key: prediction[key] for key in ("id", "number", "digits", "model")
+    }
+    assert (shown["source"], shown["content_type"], shown["label"], shown["labelled_at"]) == ("canvas", "image/png", None, None)
+    assert datetime.fromisoformat(shown["created_at"]).utcoffset().total_seconds() == 0
+    assert shown["image_url"] == f"/api/predictions/{prediction['id']}/image"
+    assert shown["input_url"] == f"/api/predictions/{prediction['id']}/input.png"
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/predictions/99"),
+        ("GET", "/api/predictions/99/image"),
+        ("GET", "/api/predictions/99/input.png"),
+        ("PATCH", "/api/predictions/99"),
+        ("DELETE", "/api/predictions/99"),
+    ],
+)
+def test_a_missing_prediction_is_404(client, method, path):
+    response = client.open(path, method=method, json={"label": "7"}, headers=ADMIN)
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.json["detail"] == "There is no prediction 99; it may have been deleted."
+
+
+@pytest.mark.parametrize("image_format, content_type", [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")])
+def test_the_image_comes_back_as_uploaded(client, image_format, content_type):
+    image = written("7", image_format=image_format)
+    prediction = predict(client, image)
+
+    response = client.get(f"/api/predictions/{prediction['id']}/image")
+
+    assert response.data == image
+    assert response.mimetype == content_type
+
+
+def test_input_png_shows_the_normalised_digits_side_by_side(app, client, number_2024):
+    prediction = predict(client, number_2024)
+
+    response = client.get(f"/api/predictions/{prediction['id']}/input.png")
+
+    assert response.mimetype == "image/png"
+    shown = Image.open(io.BytesIO(response.data))
+    assert (shown.size, shown.mode) == ((4 * 28, 28), "L")
+    engine = recognise(number_2024, app.extensions["digit_model"])
+    assert np.array_equal(np.asarray(shown), np.hstack([digit.image for digit in engine.digits]))
+
+
+def test_the_client_that_made_a_prediction_may_correct_it(client, three):
+    response = client.patch(f"/api/predictions/{three[0]['id']}", json={"label": "1"})
+
+    assert response.status_code == 200
+    assert response.json["label"] == "1"
+    assert datetime.fromisoformat(response.json["labelled_at"]) >= datetime.fromisoformat(response.json["created_at"])
+    assert client.get(f"/api/predictions/{three[0]['id']}").json["label"] == "1"
+
+
+def test_another_client_may_not_correct_it(app, three):
+    stranger = app.test_client()
+
+    response = stranger.patch(f"/api/predictions/{three[0]['id']}", json={"label": "1"})
+    wrong_token = stranger.patch(
+        f"/api/predictions/{three[0]['id']}", json={"label": "1"}, headers={"Authorization": "Bearer guess"}
+    )
+
+    assert response.status_code == wrong_token.status_code == 403
+    assert "Only the client that made prediction" in response.json["detail"]
+    assert stranger.get(f"/api/predictions/{three[0]['id']}").json["label"] is None
+
+
+def test_the_admin_token_may_correct_any_prediction(app, three):
+    response = app.test_client().patch(f"/api/predictions/{three[0]['id']}", json={"label": "1"}, headers=ADMIN)
+
+    assert response.status_code == 200
+    assert response.json["label"] == "1"
+
+
+def test_a_label_gives_one_digit_for_each_digit_read(client, three):
+    response = client.patch(f"/api/predictions/{three[1]['id']}", json={"label": "7"})
+
+    assert response.status_code == 422
+    assert response.json["detail"] == (
+        f"Prediction {three[1]['id']} read 4 digit(s) (2024); give the true digit for each of them, e.g. '2024', not '7'."
+    )
+    assert client.get(f"/api/predictions/{three[1]['id']}").json["label"] is None
+
+
+@pytest.mark.parametrize(
+    "request_kwargs, status, detail",
+    [
+        (dict(json={"label": "seven"}), 400, "does not match"),
+        (dict(json={"label": 7}), 400, "is not of type 'string', 'null'"),
+        (dict(json={}), 400, "'label' is a required property"),
+        (dict(data="{", content_type="application/json"), 400, "not valid JSON"),
+        (dict(data="7", content_type="text/plain"), 415, "Send a JSON body"),
+    ],
+)
+def test_a_malformed_correction_is_refused(client, three, request_kwargs, status, detail):
+    response = client.patch(f"/api/predictions/{three[0]['id']}", **request_kwargs)
+
+    assert response.status_code == status
+    assert detail in response.json["detail"]
+
+
+def test_a_correction_can_be_withdrawn(client, three):
+    client.patch(f"/api/predictions/{three[0]['id']}", json={"label": "1"})
+
+    response = client.patch(f"/api/predictions/{three[0]['id']}", json={"label": None})
+
+    assert (response.json["label"], response.json["labelled_at"]) == (None, None)
+
+
+def test_deleting_is_refused_without_a_configured_admin_token(make_app, seven):
+    app = make_app(ADMIN_TOKEN=None)
+    client = app.test_client()
+    prediction = predict(client, seven)
+
+    one = client.delete(f"/api/predictions/{prediction['id']}", headers={"Authorization": "Bearer anything"})
+    every = client.delete("/api/predictions")
+
+    assert one.status_code == every.status_code == 403
+    assert one.json["detail"] == "Deleting is disabled: the service has no ADMIN_TOKEN configured."
+    assert client.get("/api/predictions").json["total"] == 1
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer guess"}, {"Authorization": f"Basic {ADMIN_TOKEN}"}])
+def test_deleting_without_the_admin_token_is_401(client, three, headers):
+    one = client.delete(f"/api/predictions/{three[0]['id']}", headers=headers)
+    every = client.delete("/api/predictions", headers=headers)
+
+    assert one.status_code == every.status_code == 401
+    assert one.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "Authorization: Bearer <token>" in one.json["detail"]
+    assert client.get("/api/predictions").json["total"] == 3
+
+
+def test_the_admin_deletes_one_prediction(client, three):
+    response = client.delete(f"/api/predictions/{three[0]['id']}", headers=ADMIN)
+
+    assert response.status_code == 204
+    assert client.get(f"/api/predictions/{three[0]['id']}").status_code == 404
+    assert listed(client) == ["3", "2024"]
+
+
+def test_the_admin_deletes_every_prediction(client, three):
+    response = client.delete("/api/predictions", headers=ADMIN)
+
+    assert response.status_code == 200
+    assert response.json == {"deleted": 3}
+    assert client.get("/api/predictions").json["total"] == 0
+
+
+def test_the_csv_export_has_one_row_per_digit_labelled_by_the_correction_else_the_reading(app, client, three, number_2024):
+    client.patch(f"/api/predictions/{three[0]['id']}", json={"label": "1"})
+
+    response = client.get("/api/predictions/export?format=csv")
+
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == "attachment; filename=digits.csv"
+    header, *rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert header == ["label", *(f"pixel{i}" for i in range(784))]
+    assert [row[0] for row in rows] == ["1", "2", "0", "2", "4", "3"]
+    engine = recognise(number_2024, app.extensions["digit_model"])
+    assert [[int(value) for value in row[1:]] for row in rows[1:5]] == [d.image.ravel().tolist() for d in engine.digits]
+
+
+def test_the_idx_export_is_a_zip_of_mnist_idx_files(app, client, three, number_2024):
+    client.patch(f"/api/predictions/{three[1]['id']}", json={"label": "2021"})
+
+    response = client.get("/api/predictions/export?format=idx")
+
+    assert response.mimetype == "application/zip"
+    assert response.headers["Content-Disposition"] == "attachment; filename=digits-idx.zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert archive.namelist() == ["digits-images-idx3-ubyte", "digits-labels-idx1-ubyte"]
+    images, labels = (archive.read(name) for name in archive.namelist())
+    assert struct.unpack(">IIII", images[:16]) == (0x0803, 6, 28, 28)
+    assert struct.unpack(">II", labels[:8]) == (0x0801, 6)
+    assert list(labels[8:]) == [7, 2, 0, 2, 1, 3]
+    pixels = np.frombuffer(images[16:], np.uint8).reshape(6, 28, 28)
+    engine = recognise(number_2024, app.extensions["digit_model"])
+    assert np.array_equal(pixels[1:5], np.stack([d.image for d in engine.digits]))
+
+
+def test_an_empty_store_exports_an_empty_dataset(client):
+    csv_text = client.get("/api/predictions/export").get_data(as_text=True)
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/api/predictions/export?format=idx").data))
+
+    assert csv_text.count("\n") == 1
+    assert struct.unpack(">IIII", archive.read("digits-images-idx3-ubyte")) == (0x0803, 0, 28, 28)
+    assert struct.unpack(">II", archive.read("digits-labels-idx1-ubyte")) == (0x0801, 0)
+
+
+def test_an_unknown_export_format_is_400(client):
+    response = client.get("/api/predictions/export?format=xlsx")
+
+    assert response.status_code == 400
+    assert response.json["detail"] == "The query parameter 'format' must be csv or idx, not 'xlsx'."
+
+
+def test_stats_count_the_digits_read_and_the_corrections(client, three):
+    client.patch(f"/api/predictions/{three[0]['id']}", json={"label": "1"})
+    client.patch(f"/api/predictions/{three[1]['id']}", json={"label": "2024"})
+
+    stats = client.get("/api/stats").json
+
+    assert stats["predictions"] == 3
+    assert stats["digit_counts"] == [1, 0, 2, 1, 1, 0, 0, 1, 0, 0]
+    assert stats["corrections"] == 2
+    assert stats["accuracy"] == 0.5
+    expected = np.zeros((10, 10), int)
+    for true, read in [(1, 7), (2, 2), (0, 0), (2, 2), (4, 4)]:
+        expected[true, read] += 1
+    assert stats["confusion_matrix"] == expected.tolist()
+
+
+def test_stats_of_an_empty_store(client):
+    stats = client.get("/api/stats").json
+
+    assert (stats["predictions"], stats["corrections"], stats["accuracy"]) == (0, 0, None)
+    assert stats["digit_counts"] == [0] * 10
+    assert stats["confusion_matrix"] == [[0] * 10] * 10
