@@ -1,0 +1,161 @@
+"""How fast the service answers over real HTTP, against the engine alone on the same canvas.
+
+    python -m benchmarks.service [--repeats N]
+
+Starts `run.py` on a free port with a temporary instance folder, and prints the
+time from start to a healthy /api/health, the median of POST /api/predict (JSON
+with a data URL, as the page sends it) for a 280x280 canvas PNG against the
+engine's own median in this process, and the median of a cached repeat.
+"""
+import argparse
+import base64
+import http.client
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from src.ml import DEFAULT_MODEL_PATH, load_model, recognise
+
+ROOT = Path(__file__).resolve().parents[1]
+CANVAS = ROOT / "examples" / "seven.png"
+TARGETS = {"ratio": 2.0, "cached_ms": 2.0, "start_s": 3.0}
+
+
+def canvas_variants(count: int) -> list[bytes]:
+    """The same 280x280 canvas encoded `count` times with a different text chunk, so no two hit the cache."""
+    canvas = Image.open(CANVAS)
+    assert canvas.size == (280, 280)
+    variants = []
+    for number in range(count):
+        info = PngInfo()
+        info.add_text("variant", str(number))
+        encoded = io.BytesIO()
+        canvas.save(encoded, format="PNG", pnginfo=info)
+        variants.append(encoded.getvalue())
+    return variants
+
+
+def median_ms(timings: list[float]) -> float:
+    return statistics.median(timings) * 1000
+
+
+def time_engine(images: list[bytes], model_path: Path) -> float:
+    model = load_model(model_path)
+    recognise(images[0], model)
+    timings = []
+    for image in images:
+        started = time.perf_counter()
+        recognise(image, model)
+        timings.append(time.perf_counter() - started)
+    return median_ms(timings)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_service(instance: str, model_path: Path) -> tuple[subprocess.Popen, int, float]:
+    """run.py on a free port; returns it, its port and the seconds until /api/health answered 200."""
+    port = free_port()
+    env = {**os.environ, "INSTANCE_PATH": instance, "MODEL_PATH": str(model_path)}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"run.py exited with {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/api/health")
+            if connection.getresponse().status == 200:
+                return process, port, time.perf_counter() - started
+        except ConnectionRefusedError:
+            time.sleep(0.01)
+        finally:
+            connection.close()
+
+
+class Client:
+    """A lean HTTP client, so that the figures are the service's: one connection per request, as the
+    development server closes each, and the session cookie sent back as a browser would."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.headers = {"Content-Type": "application/json"}
+
+    def post(self, path: str, body: bytes) -> tuple[float, dict]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port)
+        started = time.perf_counter()
+        connection.request("POST", path, body, self.headers)
+        response = connection.getresponse()
+        answer = response.read()
+        seconds = time.perf_counter() - started
+        connection.close()
+        assert response.status in (200, 201), answer
+        if cookie := response.getheader("Set-Cookie"):
+            self.headers["Cookie"] = cookie.split(";", 1)[0]
+        return seconds, json.loads(answer)
+
+
+def time_predictions(client: Client, bodies: list[bytes], expect_cached: bool) -> tuple[float, float]:
+    """Median milliseconds per request as the client saw it, and as the service reported (elapsed_ms)."""
+    round_trips, in_service = [], []
+    for body in bodies:
+        seconds, answer = client.post("/api/predict", body)
+        assert answer["cached"] is expect_cached
+        round_trips.append(seconds)
+        in_service.append(answer["elapsed_ms"] / 1000)
+    return median_ms(round_trips), median_ms(in_service)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=100, help="requests per measurement (default 100)")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="model file (default %(default)s)")
+    args = parser.parse_args(argv)
+
+    images = canvas_variants(args.repeats + 1)
+    engine_ms = time_engine(images, args.model)
+    bodies = [json.dumps({"image": "data:image/png;base64," + base64.b64encode(image).decode()}).encode() for image in images]
+    unsaved = json.dumps({**json.loads(bodies[1]), "save": False}).encode()
+
+    with tempfile.TemporaryDirectory() as instance:
+        process, port, start_s = start_service(instance, args.model)
+        try:
+            client = Client(port)
+            client.post("/api/predict", bodies[0])
+            service_ms, service_inside_ms = time_predictions(client, bodies[1:], expect_cached=False)
+            cached_ms, cached_inside_ms = time_predictions(client, [bodies[1]] * args.repeats, expect_cached=True)
+            unsaved_ms, unsaved_inside_ms = time_predictions(client, [unsaved] * args.repeats, expect_cached=True)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+    print(f"{args.model.name}, {CANVAS.name} (280x280 PNG) as JSON with a data URL, medians of {args.repeats} requests")
+    print("run.py (werkzeug, threaded); 'in service' is the elapsed_ms the service reports\n")
+    print(f"start to a healthy /api/health    {start_s * 1000:7.0f} ms   target <= {TARGETS['start_s'] * 1000:.0f} ms")
+    print(f"engine alone, in process          {engine_ms:7.2f} ms")
+    print(
+        f"POST /api/predict over HTTP       {service_ms:7.2f} ms   {service_ms / engine_ms:.2f}x the engine, "
+        f"target <= {TARGETS['ratio']}x   (in service {service_inside_ms:.2f} ms)"
+    )
+    print(f"cached repeat, stored             {cached_ms:7.2f} ms   target <= {TARGETS['cached_ms']} ms   (in service {cached_inside_ms:.2f} ms)")
+    print(f"cached repeat, save: false        {unsaved_ms:7.2f} ms   (in service {unsaved_inside_ms:.2f} ms)")
+
+
+if __name__ == "__main__":
+    main()
