@@ -3,10 +3,7 @@ the engine read cached by image content and model version."""
 import dataclasses
 import hashlib
 import io
-import os
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from flask import Flask, current_app
@@ -53,22 +50,11 @@ class Outcome:
     model_version: str
 
 
-@lru_cache(maxsize=4)
-def _load_model_file(path: str, modified_ns: int) -> DigitModel:
-    """`modified_ns` is only part of the cache key: a file trained again is loaded again."""
-    return load_model(path)
-
-
-def load_digit_model(path: Path | str) -> DigitModel:
-    """Load a model file once per process: apps built in one process (the tests, CLI commands) share it."""
-    return _load_model_file(str(path), os.stat(path).st_mtime_ns)
-
-
 def init_app(app: Flask) -> None:
     cache.init_app(app)
     path = app.config["MODEL_PATH"]
     try:
-        app.extensions["digit_model"] = load_digit_model(path)
+        app.extensions["digit_model"] = load_model(path)
     except Exception as error:
         # A model that cannot be loaded leaves the service up to say so: /api/health
         # reports it and predictions answer 503, rather than the process dying unexplained.
