@@ -18,9 +18,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
-SOURCES = ("canvas", "upload", "api")
-
-
 def utc_now() -> datetime:
     """Naive UTC: SQLite keeps no time zone, so every stored time is UTC by convention."""
     return datetime.now(UTC).replace(tzinfo=None)
