@@ -18,6 +18,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+
 def utc_now() -> datetime:
     """Naive UTC: SQLite keeps no time zone, so every stored time is UTC by convention."""
     return datetime.now(UTC).replace(tzinfo=None)
