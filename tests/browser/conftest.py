@@ -1,0 +1,91 @@
+"""Headless Chromium on the real service (`live_server`, a fresh database per test); any console output fails."""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import unavailable
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # On a network without internet Chromium's own background traffic fills the log with refused connections.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# Generous: the machine may be busy training a model while the tests run.
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = shutil.which("chromium")
+    if executable is None:
+        unavailable("Chromium is not installed; apt-get install chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Console:
+    """Everything a page logs, its uncaught exceptions and dialogs; a test names the errors it provokes on purpose."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+        self.allowed: list[re.Pattern] = []
+
+    def allow(self, pattern: str) -> None:
+        """Accept errors matching `pattern`: Chromium itself logs each HTTP error response a test asks for."""
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected(self) -> list[str]:
+        return [message for message in self.messages if not any(pattern.search(message) for pattern in self.allowed)]
+
+
+def open_page(browser, base_url, console: Console, options: dict):
+    context = browser.new_context(base_url=base_url, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.on("console", lambda message: console.messages.append(f"console {message.type}: {message.text}"))
+    page.on("pageerror", lambda error: console.messages.append(f"page error: {error}"))
+    page.on("dialog", lambda dialog: console.messages.append(f"dialog: {dialog.message}") or dialog.dismiss())
+    page.goto("/")
+    return page
+
+
+@pytest.fixture
+def console():
+    console = Console()
+    yield console
+    assert console.unexpected() == [], "the page logged to the console, threw, or opened a dialog"
+
+
+@pytest.fixture
+def page(browser, live_server, console):
+    page = open_page(browser, live_server, console, DESKTOP)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server, console):
+    page = open_page(browser, live_server, console, PHONE)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,76 @@
+"""Digits drawn on the pad with real mouse events, and digit images made for uploading."""
+import io
+import math
+
+from PIL import Image, ImageDraw
+
+# Each digit is a list of strokes; a stroke is a polyline in a unit cell (x right, y down, both 0..1).
+ELLIPSE = [(0.5 + 0.5 * math.sin(2 * math.pi * i / 40), 0.5 - 0.5 * math.cos(2 * math.pi * i / 40)) for i in range(41)]
+DIGITS = {
+    "0": [ELLIPSE],
+    "1": [[(0.5, 0.0), (0.5, 1.0)]],
+    "4": [[(0.75, 0.0), (0.0, 0.65), (1.0, 0.65)], [(0.75, 0.0), (0.75, 1.0)]],
+    "7": [[(0.0, 0.0), (1.0, 0.0), (0.3, 1.0)]],
+}
+
+
+def draw_number(page, number: str, stroke=None) -> None:
+    """Draw the digits of `number` side by side across the pad, each about 70% of its height."""
+    draw = stroke or draw_stroke
+    pad = page.locator("#pad").bounding_box()
+    height = pad["height"] * 0.7
+    width = height * 0.5
+    top = pad["y"] + pad["height"] * 0.15
+    for position, digit in enumerate(number):
+        centre = pad["x"] + pad["width"] * (position + 0.5) / len(number)
+        for line in DIGITS[digit]:
+            draw(page, [(centre + (x - 0.5) * width, top + y * height) for x, y in line])
+
+
+def draw_stroke(page, points) -> None:
+    """A stroke with the mouse."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point, steps=4)
+    page.mouse.up()
+
+
+def finger(page):
+    """A stroke function that draws with touch events, like a finger on a phone (Playwright has no touch drag)."""
+    session = page.context.new_cdp_session(page)
+
+    def touch(kind, points):
+        session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
+
+    def stroke(page, points) -> None:
+        touch("touchStart", points[:1])
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            for step in range(1, 5):
+                touch("touchMove", [(x0 + (x1 - x0) * step / 4, y0 + (y1 - y0) * step / 4)])
+        touch("touchEnd", [])
+
+    return stroke
+
+
+def number_png(number: str, size=(420, 240)) -> bytes:
+    """A photo-like upload: dark digits with thick lines on an off-white background."""
+    image = Image.new("RGB", size, (246, 244, 238))
+    pen = ImageDraw.Draw(image)
+    height = size[1] * 0.6
+    width = height * 0.5
+    top = size[1] * 0.2
+    for position, digit in enumerate(number):
+        centre = size[0] * (position + 0.5) / len(number)
+        for stroke in DIGITS[digit]:
+            points = [(centre + (x - 0.5) * width, top + y * height) for x, y in stroke]
+            pen.line(points, fill=(30, 30, 40), width=int(height / 9), joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def blank_png(size=(200, 120)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (255, 255, 255)).save(buffer, format="PNG")
+    return buffer.getvalue()
