@@ -1,8 +1,6 @@
 """The digit classifier: one scikit-learn Pipeline ending in a calibrated SVM, and its model card."""
 import hashlib
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,17 +10,15 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.svm import SVC
 
 from .features import HogFeatures, deskew
+from .svm import BlasSVC
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "digits-svm.joblib"
-PARALLEL_CHUNK = 500
-"""Batches of fewer digits per core than this are predicted on one thread."""
 
 
-def build_pipeline(components: int = 64, random_state: int = 0, n_jobs: int | None = None) -> Pipeline:
+def build_pipeline(components: int = 100, random_state: int = 0, n_jobs: int | None = None) -> Pipeline:
     """Deskew, HOG, PCA, then an RBF SVM whose scores are temperature-calibrated into probabilities."""
     return Pipeline(
         [
@@ -32,7 +28,7 @@ def build_pipeline(components: int = 64, random_state: int = 0, n_jobs: int | No
             (
                 "svm",
                 CalibratedClassifierCV(
-                    SVC(kernel="rbf", C=10.0, gamma="scale", random_state=random_state),
+                    BlasSVC(kernel="rbf", C=10.0, gamma="scale", random_state=random_state),
                     method="temperature",
                     ensemble=False,
                     cv=3,
@@ -56,17 +52,8 @@ class DigitModel:
     version: str
 
     def predict_proba(self, digits: np.ndarray) -> np.ndarray:
-        """Probabilities (n, 10) for normalised uint8 digits of shape (n, 28, 28).
-
-        A large batch is split across the cores: libsvm releases the GIL while it
-        evaluates kernels, so threads run truly in parallel.
-        """
-        X = np.asarray(digits).reshape(len(digits), -1)
-        workers = min(len(os.sched_getaffinity(0)), len(X) // PARALLEL_CHUNK)
-        if workers < 2:
-            return self.pipeline.predict_proba(X)
-        with ThreadPoolExecutor(workers) as pool:
-            return np.concatenate(list(pool.map(self.pipeline.predict_proba, np.array_split(X, workers))))
+        """Probabilities (n, 10) for normalised uint8 digits of shape (n, 28, 28)."""
+        return self.pipeline.predict_proba(np.asarray(digits).reshape(len(digits), -1))
 
 
 def file_version(model_path: Path) -> str:

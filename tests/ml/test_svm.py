@@ -1,0 +1,26 @@
+"""BlasSVC answers exactly as scikit-learn's SVC does."""
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.svm import SVC
+
+from src.ml.svm import CHUNK, BlasSVC
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(n_samples=3 * CHUNK, n_features=20, n_informative=10, n_classes=5, random_state=0)
+
+
+@pytest.mark.parametrize("shape", ["ovr", "ovo"])
+def test_blas_svc_decision_function_equals_libsvm(data, shape):
+    X, y = data
+    params = dict(C=3.0, gamma="scale", decision_function_shape=shape)
+    ours, theirs = BlasSVC(**params).fit(X, y), SVC(**params).fit(X, y)
+    np.testing.assert_allclose(ours.decision_function(X), theirs.decision_function(X), atol=1e-9)
+
+
+def test_blas_svc_refuses_other_kernels(data):
+    X, y = data
+    with pytest.raises(ValueError, match="RBF"):
+        BlasSVC(kernel="linear").fit(X[:200], y[:200])
