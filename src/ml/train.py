@@ -120,7 +120,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=mnist.DEFAULT_DIR)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
-    parser.add_argument("--augment", type=int, default=2, help="distorted copies of each training digit")
+    parser.add_argument("--augment", type=int, default=3, help="distorted copies of each training digit")
     parser.add_argument("--components", type=int, default=100, help="PCA components fed to the SVM")
     parser.add_argument("--limit", type=int, default=None, help="train on the first N digits only")
     parser.add_argument("--seed", type=int, default=0)
