@@ -38,15 +38,19 @@ def decode_image_text(text: str) -> bytes:
     return image
 
 
-def _options(fields: Mapping[str, str], where: str, default_source: str) -> tuple[bool, str]:
-    """`save` and `source` given as text (form fields, query parameters), checked like JSON ones."""
+def _upload_with_text_options(
+    image: bytes, empty: str, fields: Mapping[str, str], where: str, default_source: str
+) -> Upload:
+    """An upload whose `save` and `source` came as text (form fields, query parameters), checked like JSON ones."""
+    if not image:
+        raise BadRequest(empty)
     words = {"true": True, "1": True, "false": False, "0": False}
     save_text = fields.get("save", "true").strip().lower()
     if save_text not in words:
         raise BadRequest(f"The {where} 'save' must be true or false, not {fields['save']!r}.")
     options = {"save": words[save_text], "source": fields.get("source", default_source)}
     check_against_schema("PredictOptions", options)
-    return options["save"], options["source"]
+    return Upload(image, options["save"], options["source"])
 
 
 def _from_json() -> Upload:
@@ -58,19 +62,13 @@ def _from_form() -> Upload:
     uploaded = request.files.get("image")
     if uploaded is None:
         raise BadRequest("The form has no file field 'image'; send the picture as image=@file.png.")
-    image = uploaded.read()
-    if not image:
-        raise BadRequest("The uploaded file 'image' is empty.")
-    save, source = _options(request.form, "form field", "upload")
-    return Upload(image, save, source)
+    empty = "The uploaded file 'image' is empty."
+    return _upload_with_text_options(uploaded.read(), empty, request.form, "form field", "upload")
 
 
 def _from_raw_body() -> Upload:
-    image = request.get_data()
-    if not image:
-        raise BadRequest("The body is empty; send the image's bytes.")
-    save, source = _options(request.args, "query parameter", "api")
-    return Upload(image, save, source)
+    empty = "The body is empty; send the image's bytes."
+    return _upload_with_text_options(request.get_data(), empty, request.args, "query parameter", "api")
 
 
 def read_upload() -> Upload:
