@@ -31,7 +31,9 @@ def check_against_schema(name: str, value) -> None:
 def json_body(schema_name: str):
     """The request's JSON body, parsed and checked against a schema of the document."""
     if not request.is_json:
-        raise UnsupportedMediaType(f"Send a JSON body with Content-Type: application/json, not {request.mimetype or 'none'}.")
+        raise UnsupportedMediaType(
+            f"Send a JSON body with Content-Type: application/json, not {request.mimetype or 'none'}."
+        )
     try:
         body = json.loads(request.get_data())
     except ValueError as error:

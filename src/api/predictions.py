@@ -138,7 +138,10 @@ class PredictionExport(Resource):
             else:
                 yield from idx_zip_chunks(total, labelled_inputs)
 
-        mimetype, filename = ("text/csv", "digits.csv") if export_format == "csv" else ("application/zip", "digits-idx.zip")
+        if export_format == "csv":
+            mimetype, filename = "text/csv", "digits.csv"
+        else:
+            mimetype, filename = "application/zip", "digits-idx.zip"
         return Response(
             stream_with_context(chunks()),
             mimetype=mimetype,

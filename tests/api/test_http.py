@@ -42,14 +42,17 @@ def test_the_readme_shows_a_curl_example_for_every_endpoint():
     for path, operations in DOCUMENT["paths"].items():
         pattern = re.compile(re.sub(r"\\\{\w+\\\}", r"[0-9]+", re.escape(path)))
         for method in operations.keys() & {"get", "post", "patch", "delete"}:
-            assert any(m == method and pattern.fullmatch(p) for m, p in examples), f"no README example of {method} {path}"
+            shown = any(m == method and pattern.fullmatch(p) for m, p in examples)
+            assert shown, f"no README example of {method} {path}"
 
 
 def test_the_readme_curl_examples_work_as_written(app, tmp_path):
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     # curl reads this file: fail on an HTTP error, and say the status and type after each answer.
-    (tmp_path / ".curlrc").write_text('silent\nshow-error\nfail-with-body\nwrite-out = "\\n%{http_code} %{content_type}"\n')
-    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "CURL_HOME": str(tmp_path), "ADMIN_TOKEN": ADMIN_TOKEN}
+    curlrc = 'silent\nshow-error\nfail-with-body\nwrite-out = "\\n%{http_code} %{content_type}"\n'
+    (tmp_path / ".curlrc").write_text(curlrc)
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "CURL_HOME": str(tmp_path)}
+    environment["ADMIN_TOKEN"] = ADMIN_TOKEN
     answers = []
     with serving(app) as base_url:
         for command in readme_curl_commands():
@@ -91,7 +94,9 @@ def test_a_body_over_the_limit_over_http_is_a_413_problem(make_app):
     app = make_app(MAX_CONTENT_LENGTH=10_000)
 
     with serving(app) as base_url:
-        response = requests.post(f"{base_url}/api/predict", data=b"\0" * 1_000_000, headers={"Content-Type": "image/png"})
+        response = requests.post(
+            f"{base_url}/api/predict", data=b"\0" * 1_000_000, headers={"Content-Type": "image/png"}
+        )
 
     assert response.status_code == 413
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -138,7 +143,8 @@ def run_py(instance: Path, **environment):
     env = {**os.environ, "INSTANCE_PATH": str(instance), "MODEL_PATH": str(model_path()), **environment}
     env.pop("ADMIN_TOKEN", None)
     process = subprocess.Popen(
-        [sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "run.py", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:

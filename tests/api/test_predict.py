@@ -100,7 +100,9 @@ def test_the_stored_content_type_is_what_the_bytes_are(app, client):
     "send",
     [
         lambda client, image: client.post("/api/predict", json={"image": b64(image), "save": False}),
-        lambda client, image: client.post("/api/predict", data={"image": (io.BytesIO(image), "7.png"), "save": "false"}),
+        lambda client, image: client.post(
+            "/api/predict", data={"image": (io.BytesIO(image), "7.png"), "save": "false"}
+        ),
         lambda client, image: client.post("/api/predict?save=false", data=image, content_type="image/png"),
     ],
     ids=["json", "multipart", "raw"],
@@ -155,7 +157,12 @@ BAD_REQUESTS = [
     ("save not a boolean", dict(json={"image": b64(SEVEN), "save": "no"}), 400, "is not of type 'boolean'"),
     ("an unknown source", dict(json={"image": b64(SEVEN), "source": "fax"}), 400, "'fax' is not one of"),
     ("a form without the image", dict(data={"picture": (io.BytesIO(SEVEN), "7.png")}), 400, "no file field 'image'"),
-    ("a form with save not a boolean", dict(data={"image": (io.BytesIO(SEVEN), "7.png"), "save": "maybe"}), 400, "true or false"),
+    (
+        "a form with save not a boolean",
+        dict(data={"image": (io.BytesIO(SEVEN), "7.png"), "save": "maybe"}),
+        400,
+        "true or false",
+    ),
     ("an empty raw body", dict(data=b"", content_type="image/png"), 400, "The body is empty"),
     ("a text body", dict(data="seven", content_type="text/plain"), 415, "not text/plain"),
     ("a body without a content type", dict(data=SEVEN), 415, "without a content type"),
@@ -167,7 +174,9 @@ BAD_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize("request_kwargs, status, detail", [case[1:] for case in BAD_REQUESTS], ids=[c[0] for c in BAD_REQUESTS])
+@pytest.mark.parametrize(
+    "request_kwargs, status, detail", [case[1:] for case in BAD_REQUESTS], ids=[case[0] for case in BAD_REQUESTS]
+)
 def test_a_bad_request_is_a_problem_document_and_stores_nothing(app, client, request_kwargs, status, detail):
     response = client.post("/api/predict", **request_kwargs)
 

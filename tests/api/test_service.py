@@ -35,7 +35,8 @@ def test_health_reports_the_database_the_cache_and_the_model(app, client):
 
 
 def test_health_is_503_when_the_database_is_down(no_service_environment):
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "MODEL_PATH": model_path(), "DATABASE_URL": "postgresql://127.0.0.1:1/none"})
+    unreachable = "postgresql://127.0.0.1:1/none"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "MODEL_PATH": model_path(), "DATABASE_URL": unreachable})
     app.test_client_class = DocumentedClient
 
     response = app.test_client().get("/api/health")

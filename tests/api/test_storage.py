@@ -32,7 +32,8 @@ def postgres_settings():
         unavailable(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}")
     with connection:
         connection.execute(f"CREATE SCHEMA {schema}")
-        yield {"DATABASE_URL": POSTGRES_URL, "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}}
+        in_schema = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        yield {"DATABASE_URL": POSTGRES_URL, "SQLALCHEMY_ENGINE_OPTIONS": in_schema}
         connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
@@ -115,7 +116,8 @@ def test_eight_concurrent_writers_on_postgresql(make_app, postgres_settings, sev
     with serving(app) as base_url:
         def write():
             session = requests.Session()
-            statuses.extend(session.post(f"{base_url}/api/predict", json={"image": b64(seven)}).status_code for _ in range(5))
+            for _ in range(5):
+                statuses.append(session.post(f"{base_url}/api/predict", json={"image": b64(seven)}).status_code)
 
         threads = [threading.Thread(target=write) for _ in range(8)]
         for thread in threads:
