@@ -10,11 +10,16 @@ from .types import Box
 MIN_AREA_SHARE = 0.04
 """A piece smaller than this share of the largest piece's area, and ..."""
 MIN_HEIGHT_SHARE = 0.3
-"""... shorter than this share of its height, is a speck, not part of a digit."""
+"""... shorter than this share of its height, is a speck, not part of a digit;"""
+DOT_SIZE = 0.25
+"""so is one whose width and height are both under this share of the tallest piece's height."""
 MIN_OVERLAP = 0.5
 """Pieces whose columns overlap by this share of the narrower one are strokes of one digit."""
+MAX_STACKED = 0.3
+"""So are pieces that share columns, one above the other, their rows overlapping by less than
+this share of the shorter one: digits stand side by side, not on top of each other."""
 SHORT_PIECE = 0.6
-MAX_GAP = 0.2
+MAX_GAP = 0.3
 """A piece shorter than SHORT_PIECE of its neighbour's height, within MAX_GAP of that height
 beside it, is a stroke of the neighbour."""
 
@@ -35,7 +40,9 @@ def find_digits(ink: Ink) -> list[DigitInk]:
     if len(pieces) == 0:
         return []
     areas, heights = pieces[:, cv2.CC_STAT_AREA], pieces[:, cv2.CC_STAT_HEIGHT]
+    widths = pieces[:, cv2.CC_STAT_WIDTH]
     keep = (areas >= MIN_AREA_SHARE * areas.max()) | (heights >= MIN_HEIGHT_SHARE * heights.max())
+    keep &= np.maximum(widths, heights) >= DOT_SIZE * heights.max()
     groups = _group_by_columns([i + 1 for i in np.flatnonzero(keep)], stats)
     return [_cut(ink, labels, stats, group) for group in groups]
 
@@ -66,6 +73,9 @@ def _extent(stat: np.ndarray) -> np.ndarray:
 def _same_digit(a: np.ndarray, b: np.ndarray) -> bool:
     overlap = min(a[2], b[2]) - max(a[0], b[0])
     if overlap >= MIN_OVERLAP * min(a[2] - a[0], b[2] - b[0]):
+        return True
+    shared_rows = min(a[3], b[3]) - max(a[1], b[1])
+    if overlap > 0 and shared_rows < MAX_STACKED * min(a[3] - a[1], b[3] - b[1]):
         return True
     short, tall = sorted((a[3] - a[1], b[3] - b[1]))
     return short < SHORT_PIECE * tall and -overlap <= MAX_GAP * tall
