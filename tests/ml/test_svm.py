@@ -1,4 +1,4 @@
-"""BlasSVC answers exactly as scikit-learn's SVC does."""
+"""BlasSVC answers as scikit-learn's SVC does, to single precision."""
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
@@ -17,7 +17,7 @@ def test_blas_svc_decision_function_equals_libsvm(data, shape):
     X, y = data
     params = dict(C=3.0, gamma="scale", decision_function_shape=shape)
     ours, theirs = BlasSVC(**params).fit(X, y), SVC(**params).fit(X, y)
-    np.testing.assert_allclose(ours.decision_function(X), theirs.decision_function(X), atol=1e-9)
+    np.testing.assert_allclose(ours.decision_function(X), theirs.decision_function(X), rtol=0, atol=1e-3)
 
 
 def test_blas_svc_refuses_other_kernels(data):
