@@ -10,9 +10,7 @@ from .types import Box
 MIN_AREA_SHARE = 0.04
 """A piece smaller than this share of the largest piece's area, and ..."""
 MIN_HEIGHT_SHARE = 0.3
-"""... shorter than this share of its height, is a speck, not part of a digit;"""
-DOT_SIZE = 0.25
-"""so is one whose width and height are both under this share of the tallest piece's height."""
+"""... shorter than this share of its height, is a speck, not part of a digit."""
 MIN_OVERLAP = 0.5
 """Pieces whose columns overlap by this share of the narrower one are strokes of one digit."""
 MAX_STACKED = 0.3
@@ -40,9 +38,7 @@ def find_digits(ink: Ink) -> list[DigitInk]:
     if len(pieces) == 0:
         return []
     areas, heights = pieces[:, cv2.CC_STAT_AREA], pieces[:, cv2.CC_STAT_HEIGHT]
-    widths = pieces[:, cv2.CC_STAT_WIDTH]
     keep = (areas >= MIN_AREA_SHARE * areas.max()) | (heights >= MIN_HEIGHT_SHARE * heights.max())
-    keep &= np.maximum(widths, heights) >= DOT_SIZE * heights.max()
     groups = _group_by_columns([i + 1 for i in np.flatnonzero(keep)], stats)
     return [_cut(ink, labels, stats, group) for group in groups]
 
