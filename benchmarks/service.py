@@ -23,6 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+from threadpoolctl import threadpool_limits
 
 from src.ml import DEFAULT_MODEL_PATH, load_model, recognise
 
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     images = canvas_variants(rounds * per_round + 1)
     bodies = [page_request(image) for image in images]
     unsaved = page_request(images[0], save=False)
+    # The engine alone runs as run.py runs it: one BLAS thread.
+    threadpool_limits(limits=1, user_api="blas")
     model = load_model(args.model)
     recognise(images[0], model)
     names = ("engine", "service", "service_inside", "cached", "cached_inside", "unsaved", "unsaved_inside")
