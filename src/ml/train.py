@@ -64,7 +64,7 @@ def train(data_dir: Path, out: Path, augment: int, components: int, limit: int |
     X = _in_parallel(normalise_mnist, images)
     y = labels
     if augment:
-        # One seed per chunk, so that the copies do not depend on how the work is split.
+        # A seed per chunk, so that the copies do not depend on how many workers run.
         seeds = [seed + i for i in range(8)]
         chunks = np.array_split(images, 8)
         copies = joblib.Parallel(n_jobs=-1)(
