@@ -1,0 +1,21 @@
+"""What people send, generated from MNIST test digits, is read about as well as MNIST itself."""
+import pytest
+
+from benchmarks.engine import accuracy
+from benchmarks.variants import SINGLE_DIGIT_VARIANTS, number_samples, single_digit_samples
+
+SAMPLE = slice(0, 300)
+
+
+@pytest.mark.parametrize("variant", list(SINGLE_DIGIT_VARIANTS))
+def test_each_variant_of_a_digit_is_read_within_a_point_and_a_half_of_mnist(model, mnist_test, variant):
+    images, labels = mnist_test[0][SAMPLE], mnist_test[1][SAMPLE]
+    plain, _ = accuracy(model, single_digit_samples("plain MNIST PNG", images, labels))
+    digits, _ = accuracy(model, single_digit_samples(variant, images, labels, seed=7))
+    assert digits >= plain - 0.015
+
+
+def test_numbers_of_several_digits_are_read_digit_by_digit(model, mnist_test):
+    images, labels = mnist_test[0][SAMPLE], mnist_test[1][SAMPLE]
+    digits, numbers = accuracy(model, number_samples(images, labels, seed=7))
+    assert digits >= 0.98 and numbers >= 0.95
