@@ -4,10 +4,12 @@ import uuid
 from sqlalchemy import select
 
 from src.predictions import ModelUnavailable, cache, current_model
-from src.storage import db
+from src.storage import DatabaseUnavailable, db
 
 
 def _failure(error: Exception) -> dict:
+    if isinstance(error, DatabaseUnavailable):
+        return {"ok": False, "error": error.reason}
     lines = str(error).strip().splitlines()
     return {"ok": False, "error": f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")}
 

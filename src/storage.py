@@ -1,5 +1,8 @@
 """Stored predictions: the database, the `predictions` table, the queries the service runs,
-and the `init-db` and `clear-predictions` commands."""
+and the `init-db` and `clear-predictions` commands.
+
+On PostgreSQL a database that is down or stuck fails requests fast, as `DatabaseUnavailable`,
+and the service recovers by itself once it answers again."""
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -9,7 +12,18 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import JSON, LargeBinary, String, delete, event, func, select
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Seconds to wait for a connection; psycopg waits at least 2.
+CONNECT_TIMEOUT = 2
+# The longest any statement of the service may run: far above what they take, but bounded, so
+# that a lock held elsewhere cannot pin a worker for ever.
+STATEMENT_TIMEOUT_MS = 5000
+# The advisory lock that lets one process at a time create the tables: any number shared by every
+# process of the service, whichever host it runs on.
+SCHEMA_LOCK = 0x64696769747321
 
 
 class Base(DeclarativeBase):
@@ -22,6 +36,15 @@ db = SQLAlchemy(model_class=Base)
 def utc_now() -> datetime:
     """Naive UTC: SQLite keeps no time zone, so every stored time is UTC by convention."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or did not answer in time; the request may be tried again later."""
+
+    def __init__(self, reason: str):
+        super().__init__("The database is not answering; try again in a few seconds.")
+        self.reason = reason
+        """What the database driver said, for the health check and the log (not for clients)."""
 
 
 class Prediction(db.Model):
@@ -57,18 +80,62 @@ def tune_sqlite(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
+def limit_statement_time(dbapi_connection, connection_record) -> None:
+    # A session setting, so outside a transaction: a rollback would undo it.
+    dbapi_connection.autocommit = True
+    dbapi_connection.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+    dbapi_connection.autocommit = False
+
+
+def as_unavailable(context: ExceptionContext) -> DatabaseUnavailable | None:
+    """An OperationalError is the database's state, not the request's fault: refused or dropped
+    connections, a server shutting down, a statement cancelled by its timeout.
+
+    A failed pre-ping is left alone: the pool then connects afresh, and only if that fails is the
+    database unavailable.
+    """
+    if isinstance(context.sqlalchemy_exception, OperationalError) and not context.is_pre_ping:
+        error = context.original_exception
+        lines = str(error).strip().splitlines()
+        return DatabaseUnavailable(f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": "))
+    return None
+
+
+def postgresql_engine_options(configured: dict) -> dict:
+    """Fail fast and heal by itself: a bounded wait to connect, and each pooled connection checked
+    before use, so that the first request after the database comes back gets a fresh one."""
+    return {
+        "pool_pre_ping": True,
+        **configured,
+        "connect_args": {"connect_timeout": CONNECT_TIMEOUT, **configured.get("connect_args", {})},
+    }
+
+
 def init_app(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        configured = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = postgresql_engine_options(configured)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", tune_sqlite)
+        elif db.engine.dialect.name == "postgresql":
+            event.listen(db.engine, "connect", limit_statement_time)
+        event.listen(db.engine, "handle_error", as_unavailable)
     app.cli.add_command(init_db_command)
     app.cli.add_command(clear_predictions_command)
 
 
 def init_db() -> None:
-    """Create the tables that do not exist yet."""
-    db.create_all()
+    """Create the tables that do not exist yet, safely when several processes or hosts start at once.
+
+    On PostgreSQL two concurrent CREATE TABLEs of one name make one of them fail; the advisory
+    lock, held until the transaction ends, lets one process at a time look and create.
+    """
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+        db.metadata.create_all(connection)
 
 
 def clear_predictions() -> int:
@@ -81,12 +148,15 @@ def prepare_database(app: Flask) -> None:
     """Ready the database for a start of the service: run once per start, never per worker.
 
     `run.py` calls it; a process manager calls it from its master process (gunicorn's
-    `on_starting` hook), so a worker that restarts does not clear anything.
+    `on_starting` hook), so a worker that restarts does not clear anything. No connection is
+    left open, so that worker processes forked afterwards share none with the master.
     """
     with app.app_context():
         init_db()
         if app.config["CLEAR_PREDICTIONS_ON_START"]:
             app.logger.info("Cleared %d stored predictions at start", clear_predictions())
+        db.session.remove()
+        db.engine.dispose()
 
 
 def add_prediction(**columns) -> int:

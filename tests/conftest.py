@@ -97,12 +97,13 @@ def no_service_environment(monkeypatch):
 
 @pytest.fixture
 def make_app(tmp_path, no_service_environment):
-    """Build an app on a fresh SQLite file; keyword arguments override the test settings."""
+    """Build an app on a fresh SQLite file with its tables (unless `create_tables` is false); keyword
+    arguments override the test settings."""
     from src import create_app, storage
 
     model = model_path()
 
-    def make(**settings) -> Flask:
+    def make(*, create_tables: bool = True, **settings) -> Flask:
         app = create_app(
             {
                 "TESTING": True,
@@ -114,8 +115,9 @@ def make_app(tmp_path, no_service_environment):
             }
         )
         app.test_client_class = DocumentedClient
-        with app.app_context():
-            storage.init_db()
+        if create_tables:
+            with app.app_context():
+                storage.init_db()
         return app
 
     return make

@@ -8,6 +8,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from src.ml import ImageTooLarge, NotAnImage
 from src.predictions import LabelMismatch, ModelUnavailable, NoDigitFound
+from src.storage import DatabaseUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -18,6 +19,7 @@ DOMAIN_ERRORS = {
     NoDigitFound: 422,
     LabelMismatch: 422,
     ModelUnavailable: 503,
+    DatabaseUnavailable: 503,
 }
 
 

@@ -1,7 +1,22 @@
-"""Canvas images the API tests send."""
+"""Canvas images the API tests send, and the real PostgreSQL (127.0.0.1:5432, database `test`) and
+Redis (127.0.0.1:6379) the storage and cache tests use: each test has a schema and a
+key prefix of its own, removed afterwards."""
+import uuid
+
+import psycopg
 import pytest
+import redis
 
 from tests.api.images import written
+from tests.conftest import unavailable
+
+POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def schema_url(schema: str, host_port: str = "127.0.0.1:5432") -> str:
+    """A DATABASE_URL for the `test` database whose connections work in `schema`."""
+    return f"postgresql://{host_port}/test?options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +32,44 @@ def number_2024() -> bytes:
 @pytest.fixture(scope="session")
 def blank() -> bytes:
     return written("")
+
+
+@pytest.fixture
+def postgres_schema():
+    """The name of a fresh, empty PostgreSQL schema of the test's own, dropped afterwards."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    try:
+        connection = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError as error:
+        unavailable(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}")
+    with connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+        yield schema
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_settings(postgres_schema):
+    """Settings that store predictions in the test's own PostgreSQL schema."""
+    return {"DATABASE_URL": schema_url(postgres_schema)}
+
+
+@pytest.fixture
+def redis_prefix():
+    """A Redis key prefix of the test's own; its keys are deleted afterwards."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        unavailable(f"Redis is not reachable at {REDIS_URL}: {error}")
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def redis_settings(redis_prefix):
+    """Settings that share the cache through Redis, under the test's own prefix."""
+    return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": f"{redis_prefix}:"}

@@ -1,54 +1,25 @@
 """Storage: SQLite's tuning, clearing once per start, and the whole storage cycle on SQLite and on
-PostgreSQL (127.0.0.1:5432, database `test`), with the cache shared through Redis (127.0.0.1:6379)."""
+PostgreSQL (127.0.0.1:5432, database `test`), with the cache shared through Redis (127.0.0.1:6379);
+tables created by several processes at once, and PostgreSQL going away and coming back."""
 import csv
 import io
 import threading
-import uuid
 import zipfile
 
-import psycopg
 import pytest
-import redis
 import requests
-from sqlalchemy import text
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event, inspect, text
 
 from src import storage
 from src.storage import db
-from tests.api.images import b64
-from tests.conftest import ADMIN_TOKEN, serving, unavailable
+from tests.api.conftest import schema_url
+from tests.api.faults import Outage
+from tests.api.images import b64, written
+from tests.conftest import ADMIN_TOKEN, serving
 
-POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-@pytest.fixture
-def postgres_settings():
-    """Settings for a schema of the test's own in PostgreSQL, dropped afterwards."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    try:
-        connection = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as error:
-        unavailable(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}")
-    with connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-        in_schema = {"connect_args": {"options": f"-csearch_path={schema}"}}
-        yield {"DATABASE_URL": POSTGRES_URL, "SQLALCHEMY_ENGINE_OPTIONS": in_schema}
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-@pytest.fixture
-def redis_settings():
-    """Settings for the Redis cache under a key prefix of the test's own, emptied afterwards."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        unavailable(f"Redis is not reachable at {REDIS_URL}: {error}")
-    prefix = f"test-{uuid.uuid4().hex[:12]}:"
-    yield {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix}
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -139,3 +110,92 @@ def test_a_redis_cache_is_shared_by_every_process_of_the_service(make_app, redis
     assert (read.json["cached"], repeated.json["cached"]) == (False, True)
     assert repeated.json["digits"] == read.json["digits"]
     assert stored_total(second) == 2
+
+
+def test_four_processes_creating_the_tables_of_a_fresh_schema_at_once_all_succeed(make_app, postgres_settings):
+    apps = [make_app(create_tables=False, **postgres_settings) for _ in range(4)]
+    start = threading.Barrier(len(apps))
+    failures: list[Exception] = []
+
+    def prepare(app) -> None:
+        start.wait()
+        try:
+            storage.prepare_database(app)
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=prepare, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    with apps[0].app_context():
+        assert inspect(db.engine).get_table_names() == ["predictions"]
+    assert stored_total(apps[0]) == 0
+
+
+def test_a_failure_while_storing_leaves_no_half_written_row(database, seven):
+    _, app = database
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.test_client_class = FlaskClient  # the document does not list 500 for each operation
+    client = app.test_client()
+
+    def fail_after_insert(session, flush_context):
+        raise RuntimeError("the disk is full")
+
+    event.listen(Session, "after_flush", fail_after_insert)
+    try:
+        failed = client.post("/api/predict", json={"image": b64(seven)})
+    finally:
+        event.remove(Session, "after_flush", fail_after_insert)
+
+    assert failed.status_code == 500
+    assert stored_total(app) == 0
+
+
+def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itself(
+    make_app, postgres_settings, postgres_schema, seven
+):
+    make_app(**postgres_settings)  # the tables
+    postgres = Outage(5432)
+    app = make_app(create_tables=False, DATABASE_URL=schema_url(postgres_schema, f"127.0.0.1:{postgres.port}"))
+    client = app.test_client()
+    before = client.post("/api/predict", json={"image": b64(seven)})
+
+    postgres.down()
+    try:
+        during = client.post("/api/predict", json={"image": b64(written("3"))})
+        health = client.get("/api/health")
+        unsaved = client.post("/api/predict", json={"image": b64(written("4")), "save": False})
+    finally:
+        postgres.up()
+    after = client.post("/api/predict", json={"image": b64(written("5"))})
+
+    assert before.status_code == 201
+    assert during.status_code == 503
+    assert during.mimetype == "application/problem+json"
+    assert during.json["detail"] == "The database is not answering; try again in a few seconds."
+    assert health.status_code == 503
+    assert health.json["detail"] == "Not working: database."
+    assert health.json["database"]["error"].startswith("OperationalError: ")
+    assert (unsaved.status_code, unsaved.json["number"]) == (200, "4"), "reading without storing needs no database"
+    assert after.status_code == 201
+    assert [item["number"] for item in client.get("/api/predictions").json["items"]] == ["5", "7"]
+
+
+def test_a_connection_that_postgresql_dropped_is_replaced_without_failing_a_request(
+    make_app, postgres_settings, postgres_schema, seven
+):
+    make_app(**postgres_settings)  # the tables
+    postgres = Outage(5432)
+    app = make_app(create_tables=False, DATABASE_URL=schema_url(postgres_schema, f"127.0.0.1:{postgres.port}"))
+    client = app.test_client()
+    before = client.post("/api/predict", json={"image": b64(seven)})
+
+    postgres.cut()
+    after = client.post("/api/predict", json={"image": b64(written("5"))})
+
+    assert (before.status_code, after.status_code) == (201, 201)
+    assert stored_total(app) == 2
