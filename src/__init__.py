@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
-    app.config["SQLALCHEMY_DATABASE_URI"] = config.sqlalchemy_uri(app.config["DATABASE_URL"])
+    config.derive(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
 

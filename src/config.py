@@ -1,5 +1,5 @@
-"""The service's settings: defaults in code, the environment variables that override them,
-and the secret key kept in the instance folder when none is configured."""
+"""The service's settings: defaults in code, the environment variables that override them, the
+settings derived from others, and the secret key kept in the instance folder when none is configured."""
 import os
 import secrets
 from collections.abc import Mapping
@@ -14,9 +14,11 @@ def defaults(instance_path: str) -> dict:
     return {
         "SECRET_KEY": None,
         "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'predictions.sqlite'}",
-        "CACHE_TYPE": "SimpleCache",
+        # None: Redis when CACHE_REDIS_URL is given, else a cache in the process (see `derive`).
+        "CACHE_TYPE": None,
         "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
         "CACHE_THRESHOLD": 1000,
+        "CACHE_KEY_PREFIX": "digits:",
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "MAX_PIXELS": DEFAULT_MAX_PIXELS,
         "ADMIN_TOKEN": None,
@@ -41,6 +43,7 @@ ENVIRONMENT = {
     "CACHE_TYPE": str,
     "CACHE_REDIS_URL": str,
     "CACHE_DEFAULT_TIMEOUT": int,
+    "CACHE_KEY_PREFIX": str,
     "MAX_CONTENT_LENGTH": int,
     "MAX_PIXELS": int,
     "ADMIN_TOKEN": str,
@@ -58,6 +61,13 @@ def from_environment(environ: Mapping[str, str]) -> dict:
             except ValueError as error:
                 raise ValueError(f"Environment variable {name}: {error}") from None
     return settings
+
+
+def derive(settings: dict) -> None:
+    """Fill in the settings that follow from others once every layer is read."""
+    if settings["CACHE_TYPE"] is None:
+        settings["CACHE_TYPE"] = "RedisCache" if settings.get("CACHE_REDIS_URL") else "SimpleCache"
+    settings["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_uri(settings["DATABASE_URL"])
 
 
 def sqlalchemy_uri(database_url: str) -> str:

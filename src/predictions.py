@@ -3,6 +3,8 @@ the engine read cached by image content and model version."""
 import dataclasses
 import hashlib
 import io
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +52,64 @@ class Outcome:
     model_version: str
 
 
+class CacheInUse:
+    """The cache as the predict path uses it: a cache that is down only costs time.
+
+    When a lookup or a store fails, the process reads images without the cache, says so once in
+    the log, and tries the cache again after `retry_after` seconds (a cache that hangs would
+    otherwise slow every request); it says so again when the cache is back.
+    """
+
+    retry_after = 5.0
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.down_since: float | None = None
+        self.last_failure = 0.0
+        self.lock = threading.Lock()
+
+    def get(self, key: str):
+        return self._call(cache.get, key)
+
+    def set(self, key: str, value) -> None:
+        self._call(cache.set, key, value)
+
+    def _call(self, operation, *args):
+        if self.down_since is not None and time.monotonic() - self.last_failure < self.retry_after:
+            return None
+        try:
+            result = operation(*args)
+        except Exception as error:
+            self._failed(error)
+            return None
+        if self.down_since is not None:
+            self._recovered()
+        return result
+
+    def _failed(self, error: Exception) -> None:
+        with self.lock:
+            self.last_failure = time.monotonic()
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                self.app.logger.warning(
+                    "The cache is down (%s: %s); reading every image without it, trying it again every %g s.",
+                    type(error).__name__, error, self.retry_after,
+                )
+
+    def _recovered(self) -> None:
+        with self.lock:
+            if self.down_since is not None:
+                self.app.logger.info("The cache is back after %.1f s.", time.monotonic() - self.down_since)
+                self.down_since = None
+
+
 def init_app(app: Flask) -> None:
-    cache.init_app(app)
+    if app.config["CACHE_TYPE"] == "RedisCache" and not app.config.get("CACHE_OPTIONS"):
+        # Seconds, not the client's default of waiting for ever, for a Redis that stops answering.
+        cache.init_app(app, config={"CACHE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}})
+    else:
+        cache.init_app(app)
+    app.extensions["cache_in_use"] = CacheInUse(app)
     path = app.config["MODEL_PATH"]
     try:
         app.extensions["digit_model"] = load_model(path)
@@ -92,23 +150,6 @@ def read_image(image: bytes, model: DigitModel) -> Reading:
     )
 
 
-def cached_reading(key: str) -> Reading | None:
-    try:
-        return cache.get(key)
-    except Exception:
-        # The cache only saves time: when it is down, read the image again
-        # (/api/health reports the cache as down).
-        current_app.logger.warning("Cache lookup failed", exc_info=True)
-        return None
-
-
-def remember_reading(key: str, reading: Reading) -> None:
-    try:
-        cache.set(key, reading)
-    except Exception:
-        current_app.logger.warning("Cache store failed", exc_info=True)
-
-
 def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> Outcome:
     """Read the digits in encoded image bytes and, if asked, store the prediction.
 
@@ -118,11 +159,13 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> 
     model = current_model()
     sha256 = hashlib.sha256(image).hexdigest()
     key = f"reading:{model.version}:{sha256}"
-    reading = cached_reading(key)
+    # The cache only saves time: when it is down, read the image again (/api/health reports it).
+    cache_in_use = current_app.extensions["cache_in_use"]
+    reading = cache_in_use.get(key)
     cached = reading is not None
     if reading is None:
         reading = read_image(image, model)
-        remember_reading(key, reading)
+        cache_in_use.set(key, reading)
     if not reading.digits:
         raise NoDigitFound(
             "No digit was found: the image looks blank. Write the digits darker or larger, on a plain background."

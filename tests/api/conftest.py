@@ -72,4 +72,4 @@ def redis_prefix():
 @pytest.fixture
 def redis_settings(redis_prefix):
     """Settings that share the cache through Redis, under the test's own prefix."""
-    return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": f"{redis_prefix}:"}
+    return {"CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": f"{redis_prefix}:"}

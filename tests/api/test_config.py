@@ -41,6 +41,14 @@ def test_environment_variables_override_the_defaults(instance, monkeypatch):
     assert app.config["ADMIN_TOKEN"] == "123456"
 
 
+def test_a_redis_url_alone_puts_the_cache_in_redis(instance, monkeypatch):
+    monkeypatch.setenv("CACHE_REDIS_URL", "redis://redis.example:6379/0")
+
+    app = create_app({"SECRET_KEY": "x"})
+
+    assert app.config["CACHE_TYPE"] == "RedisCache"
+
+
 def test_a_malformed_environment_variable_is_named(instance, monkeypatch):
     monkeypatch.setenv("CLEAR_PREDICTIONS_ON_START", "perhaps")
 

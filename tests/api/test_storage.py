@@ -1,8 +1,9 @@
 """Storage: SQLite's tuning, clearing once per start, and the whole storage cycle on SQLite and on
 PostgreSQL (127.0.0.1:5432, database `test`), with the cache shared through Redis (127.0.0.1:6379);
-tables created by several processes at once, and PostgreSQL going away and coming back."""
+tables created by several processes at once, and PostgreSQL or Redis going away and coming back."""
 import csv
 import io
+import logging
 import threading
 import zipfile
 
@@ -199,3 +200,29 @@ def test_a_connection_that_postgresql_dropped_is_replaced_without_failing_a_requ
 
     assert (before.status_code, after.status_code) == (201, 201)
     assert stored_total(app) == 2
+
+
+def test_a_cache_that_goes_down_is_logged_once_and_again_when_it_is_back(make_app, redis_settings, caplog):
+    redis = Outage(6379)
+    app = make_app(**{**redis_settings, "CACHE_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0"})
+    client = app.test_client()
+    images = [written(digit) for digit in "234568"]
+    caplog.set_level(logging.INFO, logger=app.logger.name)
+
+    first = client.post("/api/predict", json={"image": b64(images[0])})
+    redis.down()
+    try:
+        during = [client.post("/api/predict", json={"image": b64(image)}) for image in images[1:]]
+    finally:
+        redis.up()
+    app.extensions["cache_in_use"].retry_after = 0
+    repeats = [client.post("/api/predict", json={"image": b64(images[0])}) for _ in range(2)]
+
+    assert first.status_code == 201
+    assert [response.status_code for response in during] == [201] * 5
+    assert [response.json["number"] for response in during] == ["3", "4", "5", "6", "8"]
+    messages = [record.getMessage() for record in caplog.records if record.name == app.logger.name]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("The cache is down (ConnectionError")
+    assert messages[1].startswith("The cache is back after")
+    assert [response.json["cached"] for response in repeats] == [True, True]
