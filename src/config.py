@@ -25,6 +25,16 @@ def defaults(instance_path: str) -> dict:
         "CLEAR_PREDICTIONS_ON_START": True,
         "MODEL_PATH": DEFAULT_MODEL_PATH,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Flask-Limiter's settings; the limits count per client address.
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_DEFAULT": "300 per minute",
+        # None: the Redis of CACHE_REDIS_URL when given, else each process's memory (see `derive`).
+        "RATELIMIT_STORAGE_URI": None,
+        "RATELIMIT_KEY_PREFIX": "digits",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # With the shared store down, each process counts on its own until the store answers again,
+        # rather than refusing every request or failing on each one.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     }
 
 
@@ -49,6 +59,10 @@ ENVIRONMENT = {
     "ADMIN_TOKEN": str,
     "CLEAR_PREDICTIONS_ON_START": boolean,
     "MODEL_PATH": str,
+    "RATELIMIT_ENABLED": boolean,
+    "RATELIMIT_DEFAULT": str,
+    "RATELIMIT_STORAGE_URI": str,
+    "RATELIMIT_KEY_PREFIX": str,
 }
 
 
@@ -64,9 +78,13 @@ def from_environment(environ: Mapping[str, str]) -> dict:
 
 
 def derive(settings: dict) -> None:
-    """Fill in the settings that follow from others once every layer is read."""
+    """Fill in the settings that follow from others once every layer is read: one Redis URL is
+    enough to share both the cache and the rate limits between processes."""
+    redis_url = settings.get("CACHE_REDIS_URL")
     if settings["CACHE_TYPE"] is None:
-        settings["CACHE_TYPE"] = "RedisCache" if settings.get("CACHE_REDIS_URL") else "SimpleCache"
+        settings["CACHE_TYPE"] = "RedisCache" if redis_url else "SimpleCache"
+    if settings["RATELIMIT_STORAGE_URI"] is None:
+        settings["RATELIMIT_STORAGE_URI"] = redis_url or "memory://"
     settings["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_uri(settings["DATABASE_URL"])
 
 

@@ -3,7 +3,7 @@ import json
 from functools import partial
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge, TooManyRequests
 from werkzeug.http import HTTP_STATUS_CODES
 
 from src.ml import ImageTooLarge, NotAnImage
@@ -43,6 +43,9 @@ def http_problem(error: HTTPException):
         detail = f"{request.method} is not allowed on {request.path}; it accepts {allowed}."
     elif isinstance(error, RequestEntityTooLarge) and request.max_content_length is not None:
         detail = f"The body is over the upload limit of {request.max_content_length:,} bytes; send a smaller image."
+    elif isinstance(error, TooManyRequests):
+        # Flask-Limiter's description is the limit itself, e.g. "300 per 1 minute"; it adds Retry-After.
+        detail = f"Too many requests from this client: the limit is {error.description}. Retry after the time given."
     # Keep the headers the error needs (Allow, WWW-Authenticate), not its HTML content type.
     headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
     return problem(error.code or 500, detail, headers)

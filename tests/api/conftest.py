@@ -1,5 +1,5 @@
 """Canvas images the API tests send, and the real PostgreSQL (127.0.0.1:5432, database `test`) and
-Redis (127.0.0.1:6379) the storage and cache tests use: each test has a schema and a
+Redis (127.0.0.1:6379) the storage, cache and rate-limit tests use: each test has a schema and a
 key prefix of its own, removed afterwards."""
 import uuid
 
@@ -64,12 +64,13 @@ def redis_prefix():
         unavailable(f"Redis is not reachable at {REDIS_URL}: {error}")
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     yield prefix
-    for key in client.scan_iter(f"{prefix}*"):
+    # The cache's keys start with the prefix; Flask-Limiter's hold it after its own.
+    for key in client.scan_iter(f"*{prefix}*"):
         client.delete(key)
     client.close()
 
 
 @pytest.fixture
 def redis_settings(redis_prefix):
-    """Settings that share the cache through Redis, under the test's own prefix."""
-    return {"CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": f"{redis_prefix}:"}
+    """Settings that share the cache and the rate limits through Redis, under the test's own prefix."""
+    return {"CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": f"{redis_prefix}:", "RATELIMIT_KEY_PREFIX": redis_prefix}

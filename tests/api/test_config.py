@@ -24,6 +24,8 @@ def test_the_defaults(instance):
     assert app.config["ADMIN_TOKEN"] is None
     assert app.config["CLEAR_PREDICTIONS_ON_START"] is True
     assert app.config["MODEL_PATH"] == DEFAULT_MODEL_PATH
+    assert app.config["RATELIMIT_ENABLED"] is False
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert instance.is_dir()
 
 
@@ -41,12 +43,25 @@ def test_environment_variables_override_the_defaults(instance, monkeypatch):
     assert app.config["ADMIN_TOKEN"] == "123456"
 
 
-def test_a_redis_url_alone_puts_the_cache_in_redis(instance, monkeypatch):
+def test_one_redis_url_shares_both_the_cache_and_the_rate_limits(instance, monkeypatch):
     monkeypatch.setenv("CACHE_REDIS_URL", "redis://redis.example:6379/0")
+    monkeypatch.setenv("RATELIMIT_ENABLED", "true")
+    monkeypatch.setenv("RATELIMIT_DEFAULT", "10 per second")
 
     app = create_app({"SECRET_KEY": "x"})
 
     assert app.config["CACHE_TYPE"] == "RedisCache"
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://redis.example:6379/0"
+    assert (app.config["RATELIMIT_ENABLED"], app.config["RATELIMIT_DEFAULT"]) == (True, "10 per second")
+
+
+def test_the_rate_limit_store_may_be_another_redis(instance, monkeypatch):
+    monkeypatch.setenv("CACHE_REDIS_URL", "redis://cache.example:6379/0")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://limits.example:6379/1")
+
+    app = create_app({"SECRET_KEY": "x"})
+
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://limits.example:6379/1"
 
 
 def test_a_malformed_environment_variable_is_named(instance, monkeypatch):

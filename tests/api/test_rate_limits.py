@@ -1,0 +1,73 @@
+"""Per-client rate limits: off for the local service unless enabled, counted in Redis so that every
+process of the service shares them, answered with a 429 problem and Retry-After; and what happens
+while Redis is down."""
+import logging
+
+import pytest
+
+from tests.api.faults import Outage
+
+LIMITED = {"RATELIMIT_ENABLED": True, "RATELIMIT_DEFAULT": "3 per minute"}
+
+
+def from_client(address: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_the_local_service_does_not_limit_rates(client):
+    responses = [client.get("/api/stats") for _ in range(20)]
+
+    assert [response.status_code for response in responses] == [200] * 20
+    assert "X-RateLimit-Limit" not in responses[-1].headers
+
+
+def test_a_client_over_its_limit_gets_a_429_problem_with_retry_after_from_any_process(make_app, redis_settings):
+    first, second = make_app(**redis_settings, **LIMITED), make_app(**redis_settings, **LIMITED)
+
+    answers = [app.test_client().get("/api/stats", **from_client("192.0.2.1")) for app in (first, second, first)]
+    refused = second.test_client().get("/api/stats", **from_client("192.0.2.1"))
+    other_client = second.test_client().get("/api/stats", **from_client("192.0.2.2"))
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == ["2", "1", "0"]
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["detail"] == (
+        "Too many requests from this client: the limit is 3 per 1 minute. Retry after the time given."
+    )
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert other_client.status_code == 200
+
+
+def test_the_health_check_is_never_limited(make_app, redis_settings):
+    client = make_app(**redis_settings, **LIMITED).test_client()
+
+    statuses = [client.get("/api/health").status_code for _ in range(5)]
+
+    assert statuses == [200] * 5
+
+
+def test_with_redis_down_each_process_counts_on_its_own_and_says_so_once(make_app, redis_settings, caplog):
+    redis = Outage(6379)
+    url = f"redis://127.0.0.1:{redis.port}/0"
+    client = make_app(**{**redis_settings, "CACHE_REDIS_URL": url}, **LIMITED).test_client()
+    caplog.set_level(logging.WARNING, logger="flask-limiter")
+
+    redis.down()
+    try:
+        statuses = [client.get("/api/stats").status_code for _ in range(4)]
+    finally:
+        redis.up()
+
+    assert statuses == [200, 200, 200, 429]
+    warnings = [record.getMessage() for record in caplog.records if record.name == "flask-limiter"]
+    assert warnings == ["Rate limit storage unreachable - falling back to in-memory storage"]
+
+
+@pytest.mark.parametrize("path", ["/api/predictions", "/"])
+def test_every_page_and_api_path_counts_against_the_limit(make_app, redis_settings, path):
+    client = make_app(**redis_settings, **LIMITED).test_client()
+
+    statuses = [client.get(path).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
