@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from src import config, predictions, ratelimit, storage, views
+from src import config, predictions, ratelimit, security, storage, views
 from src.api import bp as api_bp
 from src.api import problems
 
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     storage.init_app(app)
     predictions.init_app(app)
     ratelimit.init_app(app)
+    security.init_app(app)
     problems.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(views.bp)

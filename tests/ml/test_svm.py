@@ -24,3 +24,14 @@ def test_blas_svc_refuses_other_kernels(data):
     X, y = data
     with pytest.raises(ValueError, match="RBF"):
         BlasSVC(kernel="linear").fit(X[:200], y[:200])
+
+
+def test_blas_svc_probabilities_equal_libsvms(data):
+    X, y = data
+    params = dict(C=3.0, gamma="scale", probability=True, random_state=0)
+    with pytest.warns(FutureWarning):
+        theirs = SVC(**params).fit(X, y)
+    ours = BlasSVC(**params).fit(X, y)
+    probabilities = ours.predict_proba(X)
+    np.testing.assert_allclose(probabilities, theirs.predict_proba(X), rtol=0, atol=5e-3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1)
