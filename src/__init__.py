@@ -8,9 +8,10 @@ from src.api import bp as api_bp
 from src.api import problems
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Settings come from the defaults, then the environment, then `instance/config.py`;
-    a test's mapping replaces the instance file. INSTANCE_PATH moves the instance folder."""
+def create_app(test_config: dict | None = None, *, production: bool = False) -> Flask:
+    """Settings come from the defaults (with the production ones for the production entry point), then
+    the environment, then `instance/config.py`; a test's mapping replaces the instance file.
+    INSTANCE_PATH moves the instance folder."""
     instance_path = os.environ.get("INSTANCE_PATH") or None
     app = Flask(
         __name__,
@@ -21,6 +22,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.defaults(app.instance_path))
+    if production:
+        app.config.from_mapping(config.PRODUCTION)
     app.config.from_mapping(config.from_environment(os.environ))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -1,5 +1,6 @@
-"""The service's settings: defaults in code, the environment variables that override them, the
-settings derived from others, and the secret key kept in the instance folder when none is configured."""
+"""The service's settings: defaults in code (and the production entry point's own), the environment
+variables that override them, the settings derived from others, and the secret key kept in the instance
+folder when none is configured."""
 import os
 import secrets
 from collections.abc import Mapping
@@ -36,6 +37,12 @@ def defaults(instance_path: str) -> dict:
         # rather than refusing every request or failing on each one.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     }
+
+
+# What the production entry point (src/wsgi.py, under gunicorn) changes from the defaults.
+PRODUCTION = {
+    "RATELIMIT_ENABLED": True,
+}
 
 
 def boolean(text: str) -> bool:

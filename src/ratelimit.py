@@ -1,6 +1,6 @@
 """Per-client rate limits with Flask-Limiter: every request but static files and the health check
 counts against its client address's limit (RATELIMIT_DEFAULT), kept in a store that every process
-of the service shares (Redis in production). Off unless RATELIMIT_ENABLED."""
+of the service shares (Redis in production). Off unless RATELIMIT_ENABLED; src/wsgi.py turns it on."""
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address

@@ -1,11 +1,13 @@
-"""Per-client rate limits: off for the local service unless enabled, counted in Redis so that every
+"""Per-client rate limits: off for the local service, on in production, counted in Redis so that every
 process of the service shares them, answered with a 429 problem and Retry-After; and what happens
 while Redis is down."""
 import logging
 
 import pytest
 
+from src import create_app
 from tests.api.faults import Outage
+from tests.conftest import model_path
 
 LIMITED = {"RATELIMIT_ENABLED": True, "RATELIMIT_DEFAULT": "3 per minute"}
 
@@ -19,6 +21,15 @@ def test_the_local_service_does_not_limit_rates(client):
 
     assert [response.status_code for response in responses] == [200] * 20
     assert "X-RateLimit-Limit" not in responses[-1].headers
+
+
+def test_the_production_entry_point_limits_rates_by_default(tmp_path, monkeypatch, no_service_environment):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+
+    app = create_app({"SECRET_KEY": "x", "MODEL_PATH": model_path()}, production=True)
+
+    assert app.config["RATELIMIT_ENABLED"] is True
+    assert app.config["RATELIMIT_DEFAULT"] == "300 per minute"
 
 
 def test_a_client_over_its_limit_gets_a_429_problem_with_retry_after_from_any_process(make_app, redis_settings):

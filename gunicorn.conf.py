@@ -1,0 +1,51 @@
+"""gunicorn's settings for the service in production: `gunicorn` run in the repository root reads them.
+
+BIND (default 127.0.0.1:$PORT, PORT default 8000) and WEB_CONCURRENCY (default 4 worker processes)
+come from the environment, like the service's own settings; GUNICORN_CMD_ARGS overrides any of
+them. The master prepares the database once per start of the deployment, before any worker runs,
+so a worker that dies and is replaced clears nothing.
+"""
+import os
+
+from threadpoolctl import threadpool_limits
+
+wsgi_app = "src.wsgi:app"
+bind = [os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"]
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# One request at a time per process: reading an image is CPU work that holds the GIL, so
+# processes, not threads, use the cores.
+worker_class = "sync"
+# The app (and its 11 MB model) is loaded once in the master and shared by the forked workers,
+# so a replaced worker serves at once; `on_starting` below uses this same app.
+preload_app = True
+# No `gunicornc` socket: its default path ($HOME/.gunicorn/gunicorn.ctl) is one per user, which
+# two instances of the service on one host would fight over.
+control_socket_disable = True
+# Everything to stderr, the service's own log lines (src, flask-limiter) with gunicorn's.
+logconfig_dict = {
+    "root": {"level": "INFO", "handlers": ["error_console"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+    },
+    "formatters": {
+        "generic": {
+            "format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+            "datefmt": "[%Y-%m-%d %H:%M:%S %z]",
+            "class": "logging.Formatter",
+        }
+    },
+}
+
+
+def on_starting(server):
+    """Once per start, in the master: create the tables and clear stored predictions if configured."""
+    from src.storage import prepare_database
+
+    prepare_database(server.app.wsgi())
+
+
+def post_fork(server, worker):
+    # Each worker serves one request at a time on a machine whose cores the other workers use:
+    # an OpenBLAS thread pool per worker only makes one-image products wait on each other.
+    threadpool_limits(limits=1, user_api="blas")

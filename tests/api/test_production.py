@@ -1,0 +1,157 @@
+"""The production entry point as it is run: `gunicorn` in the repository root, with four workers on
+PostgreSQL and Redis; the database prepared once per start, a killed worker replaced without losing
+anything, and the settings it refuses to serve with. Also gunicorn's hooks called directly."""
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+from src.config import ENVIRONMENT
+from tests.api.conftest import schema_url
+from tests.api.images import b64, written
+from tests.api.test_http import free_port
+from tests.conftest import ROOT, model_path
+
+GUNICORN = [sys.executable, "-m", "gunicorn"]
+
+
+def environment(tmp_path: Path, **settings: str) -> dict:
+    """This process's environment without the service's settings, with `settings` and a free port."""
+    inherited = {name: value for name, value in os.environ.items() if name not in {*ENVIRONMENT, "FLASK_DEBUG"}}
+    return {
+        **inherited,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "MODEL_PATH": str(model_path()),
+        "BIND": f"127.0.0.1:{free_port()}",
+        **settings,
+    }
+
+
+def workers_of(master_pid: int) -> set[int]:
+    return {int(pid) for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()}
+
+
+def wait_for(condition, what: str, seconds: float = 60):
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
+        time.sleep(0.05)
+    return result
+
+
+@contextmanager
+def gunicorn(env: dict, log: Path):
+    """gunicorn started as the README says, its output in `log`; yields the master process and the
+    base URL once /api/health answers 200."""
+    with log.open("w") as output:
+        master = subprocess.Popen(GUNICORN, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    base_url = f"http://{env['BIND']}"
+
+    def healthy() -> bool:
+        assert master.poll() is None, f"gunicorn exited with {master.returncode}:\n{log.read_text()}"
+        try:
+            return requests.get(f"{base_url}/api/health", timeout=5).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(healthy, "a healthy /api/health")
+        yield master, base_url
+    finally:
+        master.terminate()
+        try:
+            master.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.wait()
+
+
+def test_four_workers_on_postgresql_and_redis_clear_once_and_survive_a_killed_worker(
+    tmp_path, make_app, postgres_settings, postgres_schema, redis_settings, seven
+):
+    make_app(**postgres_settings).test_client().post("/api/predict", json={"image": b64(seven)})
+    env = environment(
+        tmp_path, DATABASE_URL=schema_url(postgres_schema), WEB_CONCURRENCY="4", CLEAR_PREDICTIONS_ON_START="true",
+        **redis_settings,
+    )
+    images = [written(digit) for digit in "234568"]
+    log = tmp_path / "gunicorn.log"
+
+    with gunicorn(env, log) as (master, base_url):
+        after_start = requests.get(f"{base_url}/api/predictions").json()["total"]
+        workers = wait_for(lambda: len(workers_of(master.pid)) == 4 and workers_of(master.pid), "four workers")
+        before = [requests.post(f"{base_url}/api/predict", json={"image": b64(image)}) for image in images[:3]]
+
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        replaced = wait_for(
+            lambda: (now := workers_of(master.pid)) and len(now) == 4 and victim not in now and now, "a new worker"
+        )
+        after = [requests.post(f"{base_url}/api/predict", json={"image": b64(image)}) for image in images[3:]]
+        listed = requests.get(f"{base_url}/api/predictions").json()
+
+    assert after_start == 0, "the start clears what an earlier run stored"
+    assert [response.status_code for response in before + after] == [201] * 6
+    assert sorted(item["id"] for item in listed["items"]) == sorted(r.json()["id"] for r in before + after)
+    assert [item["number"] for item in listed["items"]] == ["8", "6", "5", "4", "3", "2"]
+    assert len(replaced - workers) == 1
+    assert before[0].headers["X-RateLimit-Limit"] == "300", "production limits rates"
+    assert before[0].headers["X-Frame-Options"] == "DENY"
+    output = log.read_text()
+    assert output.count("Cleared 1 stored predictions at start") == 1
+    assert output.count("Cleared") == 1, "a replaced worker clears nothing"
+    assert output.count("Booting worker") == 5
+
+
+@pytest.mark.parametrize(
+    "settings, refusal",
+    [
+        ({"FLASK_DEBUG": "1", "CACHE_REDIS_URL": "redis://127.0.0.1:6379/0"}, "Debug mode is on"),
+        ({}, "Rate limits need a store that every worker shares"),
+    ],
+    ids=["debug mode", "rate limits counted by each worker alone"],
+)
+def test_gunicorn_refuses_to_start_with_unsafe_settings(tmp_path, settings, refusal):
+    run = subprocess.run(
+        GUNICORN, cwd=ROOT, env=environment(tmp_path, **settings), capture_output=True, text=True, timeout=120
+    )
+
+    assert run.returncode != 0
+    assert refusal in run.stderr
+    assert "Booting worker" not in run.stderr
+
+
+def gunicorn_hooks():
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gunicorn_hooks_clear_at_the_start_and_never_when_a_worker_is_replaced(
+    make_app, postgres_settings, seven, monkeypatch
+):
+    hooks = gunicorn_hooks()
+    blas_limits = []
+    monkeypatch.setattr(hooks, "threadpool_limits", lambda **limits: blas_limits.append(limits))
+    app = make_app(**postgres_settings, CLEAR_PREDICTIONS_ON_START=True)
+    client = app.test_client()
+    client.post("/api/predict", json={"image": b64(seven)})
+    server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
+
+    hooks.on_starting(server)
+    after_start = client.get("/api/predictions").json["total"]
+    client.post("/api/predict", json={"image": b64(seven)})
+    hooks.post_fork(server, SimpleNamespace(pid=1))
+    after_new_worker = client.get("/api/predictions").json["total"]
+
+    assert (after_start, after_new_worker) == (0, 1)
+    assert blas_limits == [{"limits": 1, "user_api": "blas"}]
