@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import click
-from flask import Flask
+from flask import Flask, abort
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import JSON, LargeBinary, String, delete, event, func, select
@@ -21,6 +21,8 @@ CONNECT_TIMEOUT = 2
 # The longest any statement of the service may run: far above what they take, but bounded, so
 # that a lock held elsewhere cannot pin a worker for ever.
 STATEMENT_TIMEOUT_MS = 5000
+# The largest id the `predictions` table can hold (its id is an INTEGER), and so the most pages there can be.
+MAX_ID = 2**31 - 1
 # The advisory lock that lets one process at a time create the tables: any number shared by every
 # process of the service, whichever host it runs on.
 SCHEMA_LOCK = 0x64696769747321
@@ -170,19 +172,24 @@ def add_prediction(**columns) -> int:
 
 
 def get_prediction(prediction_id: int) -> Prediction:
-    return db.get_or_404(
-        Prediction, prediction_id, description=f"There is no prediction {prediction_id}; it may have been deleted."
-    )
+    missing = f"There is no prediction {prediction_id}; it may have been deleted."
+    if prediction_id > MAX_ID:
+        # The database would refuse the number before it could say that no row has it.
+        abort(404, description=missing)
+    return db.get_or_404(Prediction, prediction_id, description=missing)
 
 
 def find_predictions(*, digit: int | None, label: str | None, page: int, per_page: int) -> Pagination:
-    """Stored predictions newest first, those whose reading contains `digit` or whose correction is `label`."""
+    """Stored predictions newest first, those whose reading contains `digit` or whose correction is `label`.
+
+    Pages past MAX_ID are as empty as that one, and asking for them would overflow the database's offset.
+    """
     query = select(Prediction).order_by(Prediction.id.desc())
     if digit is not None:
         query = query.where(Prediction.number.contains(str(digit)))
     if label is not None:
         query = query.where(Prediction.label == label)
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return db.paginate(query, page=min(page, MAX_ID), per_page=per_page, error_out=False)
 
 
 def set_label(prediction: Prediction, label: str | None) -> None:

@@ -1,7 +1,6 @@
 """The image a client sends to POST /api/predict: JSON with base64 or a data URL, multipart
 form data, or a raw body with an image content type."""
 import base64
-import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ def decode_image_text(text: str) -> bytes:
         text = data_url["data"]
     try:
         image = base64.b64decode(WHITESPACE.sub("", text), validate=True)
-    except binascii.Error as error:
+    except ValueError as error:  # binascii.Error, or text that is not ASCII
         raise BadRequest(f"The image is not valid base64 ({error}).") from None
     if not image:
         raise BadRequest("The image is empty.")

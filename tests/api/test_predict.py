@@ -153,6 +153,7 @@ BAD_REQUESTS = [
     ("image not a string", dict(json={"image": 7}), 400, "is not of type 'string'"),
     ("an empty image", dict(json={"image": ""}), 400, "should be non-empty"),
     ("malformed base64", dict(json={"image": "iVBORw0KGgo$"}), 400, "not valid base64"),
+    ("base64 that is not ASCII", dict(json={"image": "\u00e9\u00ee+)?"}), 400, "not valid base64"),
     ("a data URL without base64", dict(json={"image": "data:image/png,%89PNG"}), 400, "not base64-encoded"),
     ("save not a boolean", dict(json={"image": b64(SEVEN), "save": "no"}), 400, "is not of type 'boolean'"),
     ("an unknown source", dict(json={"image": b64(SEVEN), "source": "fax"}), 400, "'fax' is not one of"),

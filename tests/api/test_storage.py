@@ -82,6 +82,28 @@ def test_the_storage_cycle(database, seven, number_2024):
     assert stored_total(app) == 0
 
 
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_an_id_beyond_what_the_table_holds_is_404_not_a_database_error(database, method):
+    _, app = database
+
+    response = app.test_client().open("/api/predictions/2147483648", method=method, json={"label": "7"}, headers=ADMIN)
+
+    assert response.status_code == 404
+    assert response.json["detail"] == "There is no prediction 2147483648; it may have been deleted."
+
+
+@pytest.mark.parametrize("page", [2**31 - 1, 2**80])
+def test_a_page_past_any_there_can_be_is_empty_not_a_database_error(database, seven, page):
+    _, app = database
+    client = app.test_client()
+    client.post("/api/predict", json={"image": b64(seven)})
+
+    response = client.get(f"/api/predictions?page={page}&per_page=100")
+
+    assert response.status_code == 200
+    assert (response.json["items"], response.json["total"]) == ([], 1)
+
+
 def test_eight_concurrent_writers_on_postgresql(make_app, postgres_settings, seven):
     app = make_app(**postgres_settings)
     statuses = []
