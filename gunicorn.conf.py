@@ -5,8 +5,10 @@ come from the environment, like the service's own settings; GUNICORN_CMD_ARGS ov
 them. The master prepares the database once per start of the deployment, before any worker runs,
 so a worker that dies and is replaced clears nothing.
 """
+import gc
 import os
 
+import cv2
 from threadpoolctl import threadpool_limits
 
 wsgi_app = "src.wsgi:app"
@@ -39,13 +41,20 @@ logconfig_dict = {
 
 
 def on_starting(server):
-    """Once per start, in the master: create the tables and clear stored predictions if configured."""
+    """Once per start, in the master: create the tables and clear stored predictions if configured.
+
+    Then the app's objects (Flask, SQLAlchemy, the model: some 160,000) are frozen out of the
+    garbage collector's reach: a full collection in a worker would otherwise walk them all, some
+    60 ms during which a request waits, and write to pages the workers share with the master.
+    """
     from src.storage import prepare_database
 
     prepare_database(server.app.wsgi())
+    gc.freeze()
 
 
 def post_fork(server, worker):
     # Each worker serves one request at a time on a machine whose cores the other workers use:
-    # an OpenBLAS thread pool per worker only makes one-image products wait on each other.
+    # an OpenBLAS or OpenCV thread pool per worker only makes one-image work wait on each other.
     threadpool_limits(limits=1, user_api="blas")
+    cv2.setNumThreads(1)

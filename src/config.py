@@ -32,7 +32,6 @@ def defaults(instance_path: str) -> dict:
         # None: the Redis of CACHE_REDIS_URL when given, else each process's memory (see `derive`).
         "RATELIMIT_STORAGE_URI": None,
         "RATELIMIT_KEY_PREFIX": "digits",
-        "RATELIMIT_HEADERS_ENABLED": True,
         # With the shared store down, each process counts on its own until the store answers again,
         # rather than refusing every request or failing on each one.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

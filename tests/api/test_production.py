@@ -1,6 +1,6 @@
 """The production entry point as it is run: `gunicorn` in the repository root, with four workers on
 PostgreSQL and Redis; the database prepared once per start, a killed worker replaced without losing
-anything, and the settings it refuses to serve with. Also gunicorn's hooks called directly."""
+anything, rates limited, and the settings it refuses to serve with. Also gunicorn's hooks called directly."""
 import importlib.util
 import os
 import signal
@@ -35,8 +35,10 @@ def environment(tmp_path: Path, **settings: str) -> dict:
     }
 
 
-def workers_of(master_pid: int) -> set[int]:
-    return {int(pid) for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()}
+def four_workers(master: subprocess.Popen, without: int | None = None) -> set[int] | None:
+    """The master's four worker processes, once it has four (none of them `without`)."""
+    workers = {int(pid) for pid in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()}
+    return workers if len(workers) == 4 and without not in workers else None
 
 
 def wait_for(condition, what: str, seconds: float = 60):
@@ -80,30 +82,30 @@ def test_four_workers_on_postgresql_and_redis_clear_once_and_survive_a_killed_wo
     make_app(**postgres_settings).test_client().post("/api/predict", json={"image": b64(seven)})
     env = environment(
         tmp_path, DATABASE_URL=schema_url(postgres_schema), WEB_CONCURRENCY="4", CLEAR_PREDICTIONS_ON_START="true",
-        **redis_settings,
+        RATELIMIT_DEFAULT="10 per minute", **redis_settings,
     )
     images = [written(digit) for digit in "234568"]
     log = tmp_path / "gunicorn.log"
 
     with gunicorn(env, log) as (master, base_url):
         after_start = requests.get(f"{base_url}/api/predictions").json()["total"]
-        workers = wait_for(lambda: len(workers_of(master.pid)) == 4 and workers_of(master.pid), "four workers")
+        workers = wait_for(lambda: four_workers(master), "four workers")
         before = [requests.post(f"{base_url}/api/predict", json={"image": b64(image)}) for image in images[:3]]
 
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)
-        replaced = wait_for(
-            lambda: (now := workers_of(master.pid)) and len(now) == 4 and victim not in now and now, "a new worker"
-        )
+        replaced = wait_for(lambda: four_workers(master, without=victim), "a new worker")
         after = [requests.post(f"{base_url}/api/predict", json={"image": b64(image)}) for image in images[3:]]
         listed = requests.get(f"{base_url}/api/predictions").json()
+        stats = [requests.get(f"{base_url}/api/stats") for _ in range(11)]
 
     assert after_start == 0, "the start clears what an earlier run stored"
     assert [response.status_code for response in before + after] == [201] * 6
     assert sorted(item["id"] for item in listed["items"]) == sorted(r.json()["id"] for r in before + after)
     assert [item["number"] for item in listed["items"]] == ["8", "6", "5", "4", "3", "2"]
     assert len(replaced - workers) == 1
-    assert before[0].headers["X-RateLimit-Limit"] == "300", "production limits rates"
+    assert [response.status_code for response in stats] == [200] * 10 + [429], "production limits rates"
+    assert int(stats[-1].headers["Retry-After"]) > 0
     assert before[0].headers["X-Frame-Options"] == "DENY"
     output = log.read_text()
     assert output.count("Cleared 1 stored predictions at start") == 1
@@ -140,8 +142,11 @@ def test_gunicorn_hooks_clear_at_the_start_and_never_when_a_worker_is_replaced(
     make_app, postgres_settings, seven, monkeypatch
 ):
     hooks = gunicorn_hooks()
-    blas_limits = []
-    monkeypatch.setattr(hooks, "threadpool_limits", lambda **limits: blas_limits.append(limits))
+    # What the hooks do to the process they run in, recorded rather than done to this one.
+    done = []
+    monkeypatch.setattr(hooks, "threadpool_limits", lambda **limits: done.append(("BLAS threads", limits["limits"])))
+    monkeypatch.setattr(hooks, "cv2", SimpleNamespace(setNumThreads=lambda count: done.append(("OpenCV threads", count))))
+    monkeypatch.setattr(hooks, "gc", SimpleNamespace(freeze=lambda: done.append(("objects frozen", True))))
     app = make_app(**postgres_settings, CLEAR_PREDICTIONS_ON_START=True)
     client = app.test_client()
     client.post("/api/predict", json={"image": b64(seven)})
@@ -149,9 +154,11 @@ def test_gunicorn_hooks_clear_at_the_start_and_never_when_a_worker_is_replaced(
 
     hooks.on_starting(server)
     after_start = client.get("/api/predictions").json["total"]
+    at_start, done[:] = list(done), []
     client.post("/api/predict", json={"image": b64(seven)})
     hooks.post_fork(server, SimpleNamespace(pid=1))
     after_new_worker = client.get("/api/predictions").json["total"]
 
     assert (after_start, after_new_worker) == (0, 1)
-    assert blas_limits == [{"limits": 1, "user_api": "blas"}]
+    assert at_start == [("objects frozen", True)]
+    assert done == [("BLAS threads", 1), ("OpenCV threads", 1)], "each worker computes on one thread"
