@@ -29,7 +29,7 @@ def find_ink(grey: np.ndarray) -> Ink | None:
     """Find the ink in a uint8 greyscale image, or None when the image is blank."""
     scale = min(1.0, WORKING_SIZE / max(grey.shape))
     if scale < 1.0:
-        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        grey = cv2.resize(grey, _shrunk(grey.shape, scale), interpolation=cv2.INTER_AREA)
     low, median, high = _percentiles(_histogram(grey), (1, 50, 99))
     # Paper is most of the picture: the ink is on the side of the median that reaches further.
     ink = (255 - grey) if median - low > high - median else grey
@@ -51,6 +51,13 @@ def find_ink(grey: np.ndarray) -> Ink | None:
     return Ink(intensity=intensity, mask=mask, scale=scale)
 
 
+def _shrunk(shape: tuple[int, int], factor: float) -> tuple[int, int]:
+    """The (width, height) of an image scaled by factor, never less than a pixel: a long thin strip
+    would otherwise lose its short side."""
+    height, width = shape
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
 def _histogram(image: np.ndarray) -> np.ndarray:
     return cv2.calcHist([image], [0], None, [256], [0, 256]).ravel()
 
@@ -68,7 +75,7 @@ def _paper(ink: np.ndarray) -> np.ndarray:
     it runs on a small copy because only those slow changes matter.
     """
     factor = min(1.0, BACKGROUND_SIZE / max(ink.shape))
-    small = cv2.resize(ink, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+    small = cv2.resize(ink, _shrunk(ink.shape, factor), interpolation=cv2.INTER_LINEAR)
     size = max(3, max(small.shape) // 4) | 1
     # A square is separable, so the opening costs a fraction of a disc's; lighting has no corners to keep.
     paper = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((size, size), np.uint8))

@@ -47,3 +47,16 @@ def test_find_ink_calls_paper_texture_and_jpeg_noise_blank():
     texture = cv2.GaussianBlur(rng.normal(200, 12, (400, 300)), (0, 0), 1.5)
     grey = decode_image(encode(np.clip(texture, 0, 255).astype(np.uint8), ".jpg", quality=40))
     assert find_ink(grey) is None
+
+
+@pytest.mark.parametrize("shape", [(192, 1), (1, 300), (800, 4), (1, 5000), (3000, 2)])
+def test_find_ink_reads_a_long_thin_strip_without_losing_its_short_side(shape):
+    strip = np.full(shape, 200, np.uint8)
+    assert find_ink(strip) is None
+    length = max(shape)
+    mark = slice(length // 2 - length // 20, length // 2 + length // 20)
+    if shape[0] > shape[1]:
+        strip[mark, :] = 20
+    else:
+        strip[:, mark] = 20
+    assert find_ink(strip).mask.any()
