@@ -66,9 +66,8 @@ def client_for_any_bytes():
     """One app for every example (hypothesis runs them in one call of the test)."""
     from src import create_app
 
-    app = create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "MODEL_PATH": model_path(), "DATABASE_URL": "sqlite://", "MAX_PIXELS": 200_000}
-    )
+    small_images = {"SECRET_KEY": "x", "MODEL_PATH": model_path(), "DATABASE_URL": "sqlite://", "MAX_PIXELS": 200_000}
+    app = create_app({"TESTING": True, **small_images})
     app.test_client_class = DocumentedClient
     with app.app_context():
         storage.init_db()
