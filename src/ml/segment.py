@@ -33,7 +33,7 @@ class DigitInk:
 
 def find_digits(ink: Ink) -> list[DigitInk]:
     """Cut one crop per digit from the ink, left to right; specks and dust are left out."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.mask, connectivity=8)
+    labels, stats = _components(ink.mask)
     pieces = stats[1:]
     if len(pieces) == 0:
         return []
@@ -41,6 +41,24 @@ def find_digits(ink: Ink) -> list[DigitInk]:
     keep = (areas >= MIN_AREA_SHARE * areas.max()) | (heights >= MIN_HEIGHT_SHARE * heights.max())
     groups = _group_by_columns([i + 1 for i in np.flatnonzero(keep)], stats)
     return [_cut(ink, labels, stats, group) for group in groups]
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Label the mask's 8-connected pieces: the labels and OpenCV's statistics, in the mask's coordinates.
+
+    Only the ink's bounding box is labelled: computing the statistics walks every pixel, and on a
+    canvas most of them are paper.
+    """
+    x, y, width, height = cv2.boundingRect(mask)
+    labels = np.zeros(mask.shape, np.int32)
+    if width == 0:
+        return labels, np.zeros((1, cv2.CC_STAT_MAX), np.int32)
+    _, labels[y : y + height, x : x + width], stats, _ = cv2.connectedComponentsWithStats(
+        mask[y : y + height, x : x + width], connectivity=8
+    )
+    stats[1:, cv2.CC_STAT_LEFT] += x
+    stats[1:, cv2.CC_STAT_TOP] += y
+    return labels, stats
 
 
 def _group_by_columns(kept: list[int], stats: np.ndarray) -> list[list[int]]:
