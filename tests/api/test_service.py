@@ -4,9 +4,7 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
-from flask_sqlalchemy.session import Session
 from openapi_spec_validator import validate
-from sqlalchemy import event
 
 from src import create_app, storage
 from src.api.openapi import DOCUMENT
@@ -157,23 +155,3 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(make_app, monkey
     assert response.json["title"] == "Internal Server Error"
     assert "secret internals" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
-
-
-def test_a_failure_while_storing_leaves_nothing_written(make_app, seven):
-    app = make_app(PROPAGATE_EXCEPTIONS=False)
-    app.test_client_class = FlaskClient
-    client = app.test_client()
-
-    def fail_after_insert(session, flush_context):
-        raise RuntimeError("the disk is full")
-
-    event.listen(Session, "after_flush", fail_after_insert)
-    try:
-        failed = client.post("/api/predict", json={"image": b64(seven)})
-    finally:
-        event.remove(Session, "after_flush", fail_after_insert)
-    after = client.post("/api/predict", json={"image": b64(seven)})
-
-    assert failed.status_code == 500
-    assert after.status_code == 201
-    assert client.get("/api/predictions").json["total"] == 1

@@ -10,8 +10,7 @@ import zipfile
 import pytest
 import requests
 from flask.testing import FlaskClient
-from flask_sqlalchemy.session import Session
-from sqlalchemy import event, inspect, text
+from sqlalchemy import inspect, text
 
 from src import storage
 from src.storage import db
@@ -159,23 +158,37 @@ def test_four_processes_creating_the_tables_of_a_fresh_schema_at_once_all_succee
     assert stored_total(apps[0]) == 0
 
 
-def test_a_failure_while_storing_leaves_no_half_written_row(database, seven):
-    _, app = database
+REFUSE_INSERTS = {
+    "sqlite": ["CREATE TRIGGER refuse BEFORE INSERT ON predictions BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE 'the disk is full'; END $$",
+        "CREATE TRIGGER refuse BEFORE INSERT ON predictions FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+ACCEPT_INSERTS = {"sqlite": ["DROP TRIGGER refuse"], "postgresql": ["DROP TRIGGER refuse ON predictions"]}
+
+
+def run_sql(app, statements: list[str]) -> None:
+    with app.app_context():
+        for statement in statements:
+            db.session.execute(text(statement))
+        db.session.commit()
+
+
+def test_an_insert_the_database_refuses_stores_nothing_and_the_next_one_is_stored(database, seven):
+    name, app = database
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.test_client_class = FlaskClient  # the document does not list 500 for each operation
     client = app.test_client()
 
-    def fail_after_insert(session, flush_context):
-        raise RuntimeError("the disk is full")
-
-    event.listen(Session, "after_flush", fail_after_insert)
-    try:
-        failed = client.post("/api/predict", json={"image": b64(seven)})
-    finally:
-        event.remove(Session, "after_flush", fail_after_insert)
+    run_sql(app, REFUSE_INSERTS[name])
+    failed = client.post("/api/predict", json={"image": b64(seven)})
+    run_sql(app, ACCEPT_INSERTS[name])
+    after = client.post("/api/predict", json={"image": b64(seven)})
 
     assert failed.status_code == 500
-    assert stored_total(app) == 0
+    assert after.status_code == 201
+    assert stored_total(app) == 1
 
 
 def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itself(
