@@ -56,6 +56,16 @@ def test_predict_accepts_a_data_url(client, seven):
     assert response.json["number"] == "7"
 
 
+def test_predict_accepts_base64_wrapped_in_lines(client, seven):
+    text = b64(seven)
+    wrapped = "\r\n".join(text[i : i + 76] for i in range(0, len(text), 76))
+
+    response = client.post("/api/predict", json={"image": wrapped})
+
+    assert response.status_code == 201
+    assert response.json["number"] == "7"
+
+
 def test_predict_reads_every_digit_left_to_right_as_the_engine_does(app, client, number_2024):
     response = client.post("/api/predict", data={"image": (io.BytesIO(number_2024), "2024.png")})
 
