@@ -19,11 +19,13 @@ class ModelCard(Resource):
 
 class Health(Resource):
     def get(self):
+        """503 when predictions cannot be served; 200 "degraded" when only the cache is down, since
+        predictions go on without it and a load balancer should keep sending them here."""
         checks = health()
         down = [part for part, status in checks.items() if not status["ok"]]
-        if down:
+        if set(down) - {"cache"}:
             return problem(503, f"Not working: {', '.join(down)}.", **checks)
-        return {"status": "ok", **checks}
+        return {"status": "degraded" if down else "ok", **checks}
 
 
 class OpenApiDocument(Resource):
