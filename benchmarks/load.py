@@ -539,38 +539,55 @@ def wait_for_postgres() -> None:
             time.sleep(0.2)
 
 
-def scenario_postgres(deployment: Deployment, requests: Requests, args) -> bool:
-    outage = min(args.outage, args.seconds / 2)
-    print(
-        f"\nPostgreSQL stopped: 4 workers, {args.clients} clients for {args.seconds:g} s; PostgreSQL stopped at "
-        f"{args.seconds / 3:.0f} s for {outage:g} s"
-    )
-    if not nobody_else_on("PostgreSQL", others_using_postgres):
-        return False
+def outage(
+    deployment: Deployment, requests: Requests, args, name: str, stop: Callable[[], None], start: Callable[[], None],
+    logged: dict[str, str],
+) -> tuple[Run, list[Answer], dict, dict[str, int]]:
+    """4 workers under load; `stop` a third of the way through, `start` --outage s later. Returns the
+    run, the warm-up's answers, when each step happened (with /api/health 1 s into the outage) and
+    how often each text of `logged` is in the service's log."""
     events = {}
-    with service(deployment, 4, "postgres") as running:
+    with service(deployment, 4, name) as running:
         warm = warm_up(running, requests, args.clients)
 
         def stop_and_start(started: float) -> None:
             time.sleep(args.seconds / 3)
             events["stopping"] = time.perf_counter() - started
-            postgres_cluster("stop")
+            stop()
             try:
                 events["stopped"] = time.perf_counter() - started
                 time.sleep(1)
                 events["health"] = get(running.port, "/api/health")
-                time.sleep(max(0.0, outage - 1))
+                time.sleep(max(0.0, min(args.outage, args.seconds / 2) - 1))
             finally:
                 events["starting"] = time.perf_counter() - started
-                postgres_cluster("start")
+                start()
                 events["started"] = time.perf_counter() - started
 
         try:
             run = load(running, requests, args.clients, args.seconds, stop_and_start)
         finally:
             if "started" not in events:
-                postgres_cluster("start")
-        wait_for_postgres()
+                start()
+        counts = {label: running.log_count(text) for label, text in logged.items()}
+    return run, warm.answers, events, counts
+
+
+def outage_heading(name: str, args) -> None:
+    print(
+        f"\n{name} stopped: 4 workers, {args.clients} clients for {args.seconds:g} s; {name} stopped at "
+        f"{args.seconds / 3:.0f} s for {min(args.outage, args.seconds / 2):g} s"
+    )
+
+
+def scenario_postgres(deployment: Deployment, requests: Requests, args) -> bool:
+    outage_heading("PostgreSQL", args)
+    if not nobody_else_on("PostgreSQL", others_using_postgres):
+        return False
+    run, warm, events, _ = outage(
+        deployment, requests, args, "postgres", lambda: postgres_cluster("stop"), lambda: postgres_cluster("start"), {}
+    )
+    wait_for_postgres()
     phases = print_outage_phases(run, events, "PostgreSQL")
     unavailable = [answer for answer in phases["while stopped"] if answer.status == 503]
     problems = all(answer.problem for answer in unavailable)
@@ -592,7 +609,7 @@ def scenario_postgres(deployment: Deployment, requests: Requests, args) -> bool:
         f"  first 201 after the start command began: {'%.2f s' % recovery if recovery is not None else 'NEVER'} "
         f"(the command took {events['started'] - events['starting']:.2f} s)"
     )
-    result_audit = audit(deployment, warm.answers + run.answers)
+    result_audit = audit(deployment, warm + run.answers)
     print_audit("rows", result_audit)
     return (
         len(unavailable) == len(phases["while stopped"]) > 0 and problems and slowest < TARGETS["unavailable_s"]
@@ -631,52 +648,32 @@ def start_redis() -> None:
 
 
 def scenario_redis(deployment: Deployment, requests: Requests, args) -> bool:
-    outage = min(args.outage, args.seconds / 2)
-    print(
-        f"\nRedis stopped: 4 workers, {args.clients} clients for {args.seconds:g} s; Redis stopped at "
-        f"{args.seconds / 3:.0f} s for {outage:g} s"
-    )
+    outage_heading("Redis", args)
     if not nobody_else_on("Redis", others_using_redis):
         return False
-    events = {}
-    with service(deployment, 4, "redis") as running:
-        warm = warm_up(running, requests, args.clients)
-
-        def stop_and_start(started: float) -> None:
-            time.sleep(args.seconds / 3)
-            events["stopping"] = time.perf_counter() - started
-            subprocess.run(["redis-cli", "shutdown", "nosave"], timeout=30)
-            try:
-                events["stopped"] = time.perf_counter() - started
-                time.sleep(1)
-                events["health"] = get(running.port, "/api/health")
-                time.sleep(max(0.0, outage - 1))
-            finally:
-                events["starting"] = time.perf_counter() - started
-                start_redis()
-                events["started"] = time.perf_counter() - started
-
-        try:
-            run = load(running, requests, args.clients, args.seconds, stop_and_start)
-        finally:
-            if not redis_running():
-                start_redis()
-        logs = {
-            "cache down": running.log_count("The cache is down"),
-            "cache back": running.log_count("The cache is back"),
-            "rate limits in memory": running.log_count("falling back to in-memory storage"),
-            "rate limits back in Redis": running.log_count("Rate limit storage recovered"),
-            "tracebacks": running.log_count("Traceback"),
-        }
+    run, warm, events, logs = outage(
+        deployment, requests, args, "redis", lambda: subprocess.run(["redis-cli", "shutdown", "nosave"], timeout=30),
+        start_redis,
+        {
+            "cache down": "The cache is down",
+            "cache back": "The cache is back",
+            "rate limits in memory": "falling back to in-memory storage",
+            "rate limits back in Redis": "Rate limit storage recovered",
+            "tracebacks": "Traceback",
+        },
+    )
     print_outage_phases(run, events, "Redis")
     status, health = events.get("health", (0, None))
-    print(f"  /api/health while stopped: {status}, cache: {health and health.get('cache', {}).get('error')}")
+    print(
+        f"  /api/health while stopped: {status} {health and health.get('status')}, "
+        f"cache: {health and health.get('cache', {}).get('error')}"
+    )
     print("  log lines (4 workers, each says it once): " + ", ".join(f"{name} {count}" for name, count in logs.items()))
     errors = sum(answer.status != 201 for answer in run.answers)
-    result_audit = audit(deployment, warm.answers + run.answers)
+    result_audit = audit(deployment, warm + run.answers)
     print_audit("rows", result_audit)
     return (
-        errors == 0 and 1 <= logs["cache down"] <= 4 and logs["tracebacks"] == 0
+        errors == 0 and status == 200 and 1 <= logs["cache down"] <= 4 and logs["tracebacks"] == 0
         and result_audit.lost == result_audit.doubled == 0
     )
 
