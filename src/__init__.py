@@ -1,17 +1,23 @@
 """The digit recognition service: `create_app` builds the Flask application."""
 import os
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from src import config, predictions, ratelimit, security, storage, views
-from src.api import bp as api_bp
-from src.api import problems
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def create_app(test_config: dict | None = None, *, production: bool = False) -> Flask:
+def create_app(test_config: dict | None = None, *, production: bool = False) -> "Flask":
     """Settings come from the defaults (with the production ones for the production entry point), then
     the environment, then `instance/config.py`; a test's mapping replaces the instance file.
     INSTANCE_PATH moves the instance folder."""
+    # Imported here, as in Flask's tutorial, so that importing the engine (`src.ml`) for training or
+    # evaluation does not load Flask, SQLAlchemy and the rest of the service.
+    from flask import Flask
+
+    from src import config, predictions, ratelimit, security, storage, views
+    from src.api import bp as api_bp
+    from src.api import problems
+
     instance_path = os.environ.get("INSTANCE_PATH") or None
     app = Flask(
         __name__,
