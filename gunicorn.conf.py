@@ -18,7 +18,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 # processes, not threads, use the cores.
 worker_class = "sync"
 # The app (and its 11 MB model) is loaded once in the master and shared by the forked workers,
-# so a replaced worker serves at once; `on_starting` below uses this same app.
+# so a replaced worker serves at once; `on_starting` below uses this same app. The master must
+# never run the engine itself (no warm-up prediction): OpenBLAS and OpenCV start thread pools on
+# first use, and a worker forked from a process that has them hangs on its first prediction.
 preload_app = True
 # No `gunicornc` socket: its default path ($HOME/.gunicorn/gunicorn.ctl) is one per user, which
 # two instances of the service on one host would fight over.
