@@ -8,8 +8,7 @@ so a worker that dies and is replaced clears nothing.
 import gc
 import os
 
-import cv2
-from threadpoolctl import threadpool_limits
+from src.ml import compute_on_one_thread
 
 wsgi_app = "src.wsgi:app"
 bind = [os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"]
@@ -56,7 +55,5 @@ def on_starting(server):
 
 
 def post_fork(server, worker):
-    # Each worker serves one request at a time on a machine whose cores the other workers use:
-    # an OpenBLAS or OpenCV thread pool per worker only makes one-image work wait on each other.
-    threadpool_limits(limits=1, user_api="blas")
-    cv2.setNumThreads(1)
+    # Each worker serves one request at a time on a machine whose cores the other workers use.
+    compute_on_one_thread()

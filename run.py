@@ -2,10 +2,8 @@
 import argparse
 import os
 
-import cv2
-from threadpoolctl import threadpool_limits
-
 from src import create_app
+from src.ml import compute_on_one_thread
 from src.storage import prepare_database
 
 
@@ -14,10 +12,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get("FLASK_RUN_HOST", "127.0.0.1"), help="default 127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("FLASK_RUN_PORT", "5000")), help="default 5000")
     args = parser.parse_args(argv)
-    # Requests already run in parallel threads; a BLAS or OpenCV thread pool for each one-image
-    # operation only makes them wait on each other (several times slower on a busy machine).
-    threadpool_limits(limits=1, user_api="blas")
-    cv2.setNumThreads(1)
+    # Requests run in parallel threads (several times slower on a busy machine with a pool each).
+    compute_on_one_thread()
     app = create_app()
     prepare_database(app)
     # Without the reloader: it runs the service in a second process, which would

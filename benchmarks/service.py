@@ -21,12 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
-from threadpoolctl import threadpool_limits
 
-from src.ml import DEFAULT_MODEL_PATH, load_model, recognise
+from src.ml import DEFAULT_MODEL_PATH, compute_on_one_thread, load_model, recognise
 
 ROOT = Path(__file__).resolve().parents[1]
 CANVAS = ROOT / "examples" / "seven.png"
@@ -138,9 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     images = canvas_variants(rounds * per_round + 1)
     bodies = [page_request(image) for image in images]
     unsaved = page_request(images[0], save=False)
-    # The engine alone runs as run.py runs it: one BLAS thread, one OpenCV thread.
-    threadpool_limits(limits=1, user_api="blas")
-    cv2.setNumThreads(1)
+    # The engine alone runs as run.py runs it.
+    compute_on_one_thread()
     model = load_model(args.model)
     recognise(images[0], model)
     names = ("engine", "service", "service_inside", "cached", "cached_inside", "unsaved", "unsaved_inside")

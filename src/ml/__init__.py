@@ -3,6 +3,7 @@ from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .errors import ImageError, ImageTooLarge, NotAnImage
 from .model import DEFAULT_MODEL_PATH, DigitModel, load_model
 from .recognise import recognise
+from .threads import compute_on_one_thread
 from .types import Box, RecognisedDigit, Recognition
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "NotAnImage",
     "RecognisedDigit",
     "Recognition",
+    "compute_on_one_thread",
     "decode_image",
     "load_model",
     "recognise",

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from src.config import ENVIRONMENT
+from src.ml import threads
 from tests.api.conftest import schema_url
 from tests.api.images import b64, written
 from tests.api.test_http import free_port
@@ -144,8 +145,8 @@ def test_gunicorn_hooks_clear_at_the_start_and_never_when_a_worker_is_replaced(
     hooks = gunicorn_hooks()
     # What the hooks do to the process they run in, recorded rather than done to this one.
     done = []
-    monkeypatch.setattr(hooks, "threadpool_limits", lambda **limits: done.append(("BLAS threads", limits["limits"])))
-    monkeypatch.setattr(hooks, "cv2", SimpleNamespace(setNumThreads=lambda n: done.append(("OpenCV threads", n))))
+    monkeypatch.setattr(threads, "threadpool_limits", lambda **limits: done.append(("BLAS threads", limits["limits"])))
+    monkeypatch.setattr(threads, "cv2", SimpleNamespace(setNumThreads=lambda n: done.append(("OpenCV threads", n))))
     monkeypatch.setattr(hooks, "gc", SimpleNamespace(freeze=lambda: done.append(("objects frozen", True))))
     app = make_app(**postgres_settings, CLEAR_PREDICTIONS_ON_START=True)
     client = app.test_client()
