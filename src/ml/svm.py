@@ -46,9 +46,7 @@ class BlasSVC(SVC):
 
     def decision_function(self, X):
         check_is_fitted(self, "pairs_")
-        X = np.asarray(X, dtype=np.float32)
-        # In chunks, so that the kernel matrix stays near a hundred megabytes.
-        one_vs_one = np.concatenate([self._one_vs_one(X[start : start + CHUNK]) for start in range(0, len(X), CHUNK)])
+        one_vs_one = self._one_vs_one(X)
         if self.decision_function_shape == "ovo":
             return one_vs_one
         # scikit-learn's one-vs-rest scores: votes won, plus the summed confidences
@@ -61,8 +59,7 @@ class BlasSVC(SVC):
         if not self.probability:
             raise AttributeError("predict_proba needs probability=True")
         check_is_fitted(self, "pair_sigmoids_")
-        X = np.asarray(X, dtype=np.float32)
-        one_vs_one = np.concatenate([self._one_vs_one(X[start : start + CHUNK]) for start in range(0, len(X), CHUNK)])
+        one_vs_one = self._one_vs_one(X)
         # P(first class | one of the pair), clipped as libsvm clips it.
         slope, offset = self.pair_sigmoids_
         pairwise = np.clip(1 / (1 + np.exp(one_vs_one * slope + offset)), 1e-7, 1 - 1e-7)
@@ -81,9 +78,15 @@ class BlasSVC(SVC):
         probabilities = np.clip(np.linalg.solve(system, target)[:, :k, 0], 0, None)
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 
-    def _one_vs_one(self, X: np.ndarray) -> np.ndarray:
-        """libsvm's decision value for each pair of classes (i, j): the kernel against class i's
-        support vectors weighted by their coefficients for j, plus class j's weighted for i."""
+    def _one_vs_one(self, X) -> np.ndarray:
+        """libsvm's decision value for each pair of classes (i, j), for every row of X."""
+        X = np.asarray(X, dtype=np.float32)
+        # In chunks, so that the kernel matrix stays near a hundred megabytes.
+        return np.concatenate([self._one_vs_one_chunk(X[start : start + CHUNK]) for start in range(0, len(X), CHUNK)])
+
+    def _one_vs_one_chunk(self, X: np.ndarray) -> np.ndarray:
+        """The decision value for (i, j): the kernel against class i's support vectors weighted by
+        their coefficients for j, plus class j's weighted for i."""
         distances = (X**2).sum(axis=1)[:, None] - 2 * X @ self.support_f32_.T + self.support_norms_
         kernel = np.exp(-np.float32(self._gamma) * np.maximum(distances, 0, out=distances))
         starts = self.class_starts_
