@@ -4,14 +4,13 @@ import uuid
 from sqlalchemy import select
 
 from src.predictions import ModelUnavailable, cache, current_model
-from src.storage import DatabaseUnavailable, db
+from src.storage import DatabaseUnavailable, db, describe_error
 
 
 def _failure(error: Exception) -> dict:
     if isinstance(error, DatabaseUnavailable):
         return {"ok": False, "error": error.reason}
-    lines = str(error).strip().splitlines()
-    return {"ok": False, "error": f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")}
+    return {"ok": False, "error": describe_error(error)}
 
 
 def database_status() -> dict:

@@ -97,10 +97,14 @@ def as_unavailable(context: ExceptionContext) -> DatabaseUnavailable | None:
     database unavailable.
     """
     if isinstance(context.sqlalchemy_exception, OperationalError) and not context.is_pre_ping:
-        error = context.original_exception
-        lines = str(error).strip().splitlines()
-        return DatabaseUnavailable(f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": "))
+        return DatabaseUnavailable(describe_error(context.original_exception))
     return None
+
+
+def describe_error(error: Exception) -> str:
+    """The error's type and the first line of its message: drivers' messages run on with hints."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 def postgresql_engine_options(configured: dict) -> dict:
