@@ -6,7 +6,9 @@ import uuid
 import psycopg
 import pytest
 import redis
+from flask.testing import FlaskClient
 
+from src import storage
 from tests.api.images import written
 from tests.conftest import unavailable
 
@@ -74,3 +76,17 @@ def redis_prefix():
 def redis_settings(redis_prefix):
     """Settings that share the cache and the rate limits through Redis, under the test's own prefix."""
     return {"CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": f"{redis_prefix}:", "RATELIMIT_KEY_PREFIX": redis_prefix}
+
+
+@pytest.fixture
+def unexpected_error(make_app, monkeypatch):
+    """The answer to GET /api/stats when the code under it raises an error nobody expected, whose
+    message ("secret internals") must not reach the client."""
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    app.test_client_class = FlaskClient  # the document does not list 500 for each operation
+
+    def broken():
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(storage, "numbers_and_labels", broken)
+    return app.test_client().get("/api/stats")
