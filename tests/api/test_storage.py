@@ -191,12 +191,21 @@ def test_an_insert_the_database_refuses_stores_nothing_and_the_next_one_is_store
     assert stored_total(app) == 1
 
 
-def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itself(
-    make_app, postgres_settings, postgres_schema, seven
-):
+@pytest.fixture
+def postgres_through_a_proxy(make_app, postgres_settings, postgres_schema):
+    """A proxy in front of PostgreSQL that a test can take down, and an app on the test's schema
+    that reaches PostgreSQL only through it."""
     make_app(**postgres_settings)  # the tables
     postgres = Outage(5432)
-    app = make_app(create_tables=False, DATABASE_URL=schema_url(postgres_schema, f"127.0.0.1:{postgres.port}"))
+    through_the_proxy = schema_url(postgres_schema, f"127.0.0.1:{postgres.port}")
+    yield postgres, make_app(create_tables=False, DATABASE_URL=through_the_proxy)
+    postgres.down()
+
+
+def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itself(
+    postgres_through_a_proxy, seven
+):
+    postgres, app = postgres_through_a_proxy
     client = app.test_client()
     before = client.post("/api/predict", json={"image": b64(seven)})
 
@@ -222,11 +231,9 @@ def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itse
 
 
 def test_a_connection_that_postgresql_dropped_is_replaced_without_failing_a_request(
-    make_app, postgres_settings, postgres_schema, seven
+    postgres_through_a_proxy, seven
 ):
-    make_app(**postgres_settings)  # the tables
-    postgres = Outage(5432)
-    app = make_app(create_tables=False, DATABASE_URL=schema_url(postgres_schema, f"127.0.0.1:{postgres.port}"))
+    postgres, app = postgres_through_a_proxy
     client = app.test_client()
     before = client.post("/api/predict", json={"image": b64(seven)})
 
