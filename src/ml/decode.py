@@ -34,7 +34,9 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         raise NotAnImage(f"The image is truncated or corrupt ({error}).") from error
     if width * height > max_pixels:
         raise too_large
-    return _to_grey(ImageOps.exif_transpose(image))
+    # In place: otherwise every image without an EXIF orientation is copied, with its metadata.
+    ImageOps.exif_transpose(image, in_place=True)
+    return _to_grey(image)
 
 
 def _to_grey(image: Image.Image) -> np.ndarray:

@@ -34,6 +34,15 @@ def test_decode_reads_the_first_frame_of_an_animated_gif():
     assert grey[20, 30] < 60 and grey[5, 5] > 200
 
 
+def test_decode_turns_a_photo_upright_by_its_exif_orientation():
+    # Stored 60 wide and 40 high; orientation 6 says the camera was turned a quarter to the right.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    grey = decode_image(encoded(bar_image("RGB"), "JPEG", exif=exif))
+    assert grey.shape == (60, 40)
+    assert grey[30, 20] < 60 and grey[5, 5] > 200
+
+
 @pytest.mark.parametrize("stroke", [0, 255])
 def test_decode_keeps_strokes_of_a_transparent_canvas_visible(stroke):
     rgba = np.zeros((40, 60, 4), np.uint8)
