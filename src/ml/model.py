@@ -6,6 +6,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+from sklearn import config_context
 from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -43,7 +44,10 @@ class DigitModel:
 
     def predict_proba(self, digits: np.ndarray) -> np.ndarray:
         """Probabilities (n, 10) for normalised uint8 digits of shape (n, 28, 28)."""
-        return self.pipeline.predict_proba(np.asarray(digits).reshape(len(digits), -1))
+        # uint8 pixels are always finite: scikit-learn's check for NaN and infinity in every
+        # step's input is a quarter of the time the model takes for one digit.
+        with config_context(assume_finite=True):
+            return self.pipeline.predict_proba(np.asarray(digits).reshape(len(digits), -1))
 
 
 def file_version(model_path: Path) -> str:
