@@ -70,6 +70,11 @@ class Prediction(db.Model):
     labelled_at: Mapped[datetime | None]
 
 
+# Built once: building the statement and its key for SQLAlchemy's compiled cache on every call
+# took a fifth of the time an insert takes.
+INSERT_PREDICTION = insert(Prediction).returning(Prediction.id)
+
+
 def tune_sqlite(dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers carry on while one writer commits; the busy timeout makes
@@ -173,7 +178,7 @@ def add_prediction(**columns) -> int:
     every prediction takes.
     """
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(insert(Prediction).returning(Prediction.id), columns).scalar_one()
+        return connection.execute(INSERT_PREDICTION, columns).scalar_one()
 
 
 def get_prediction(prediction_id: int) -> Prediction:
