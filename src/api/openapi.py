@@ -15,9 +15,25 @@ DOCUMENT = json.loads(Path(__file__).with_name("openapi.json").read_text())
 REGISTRY = Registry().with_resource(DOCUMENT_URI, Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
 
 
+SCHEMAS = "#/components/schemas/"
+
+
+def inlined(node):
+    """A schema with each reference to another schema of the document replaced by that schema
+    (none refers back to itself): jsonschema would otherwise look each one up on every
+    validation, for three-fifths of the time a request body takes to check."""
+    if isinstance(node, dict):
+        if set(node) == {"$ref"} and node["$ref"].startswith(SCHEMAS):
+            return inlined(DOCUMENT["components"]["schemas"][node["$ref"].removeprefix(SCHEMAS)])
+        return {key: inlined(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [inlined(value) for value in node]
+    return node
+
+
 @cache
 def schema_validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator({"$ref": f"{DOCUMENT_URI}#/components/schemas/{name}"}, registry=REGISTRY)
+    return Draft202012Validator(inlined(DOCUMENT["components"]["schemas"][name]))
 
 
 def check_against_schema(name: str, value) -> None:
