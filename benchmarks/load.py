@@ -8,7 +8,8 @@ the page sends it (JSON, a PNG data URL) with an image of its own: the 10,000 MN
 large on a canvas, each request's PNG made unique by a counter in a text chunk, so nothing comes from
 the cache. Rate limits are on, as in production, with a limit the load never reaches.
 
-  load      8 clients against 1 worker, then 4 workers, in the same run: throughput, p50, p99, errors
+  load      8 clients against 4 workers, and against 1 worker for half as long before and after:
+            throughput, p50, p99, errors
   kill      4 workers; one is SIGKILLed a third of the way through
   postgres  4 workers; PostgreSQL stopped a third of the way through, started again --outage s later
   redis     4 workers; Redis stopped a third of the way through, started again --outage s later
@@ -420,29 +421,37 @@ def print_figures(name: str, result: Figures) -> None:
 # Scenarios.
 
 def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
-    print(f"\nLoad: {args.clients} clients for {args.seconds:g} s, against 1 worker and then 4 workers")
-    results, audits, cores = {}, {}, {}
-    for workers in (1, 4):
-        with service(deployment, workers, f"load-{workers}") as running:
+    print(
+        f"\nLoad: {args.clients} clients for {args.seconds:g} s against 4 workers, between two halves of "
+        f"{args.seconds:g} s against 1 worker"
+    )
+    # The baseline is split around the run it is compared with, so that the machine (a shared one)
+    # slowing down or speeding up during the scenario weighs on both sides of the ratio alike.
+    segments = [(1, "1 worker, before"), (4, "4 workers"), (1, "1 worker, after")]
+    runs, audits = {}, {}
+    for workers, name in segments:
+        with service(deployment, workers, name.replace(" ", "").replace(",", "-")) as running:
             warm = warm_up(running, requests, args.clients)
-            run = load(running, requests, args.clients, args.seconds)
-            cores[workers] = run.cores
-        results[workers] = figures(run.answers, run.seconds)
-        audits[workers] = audit(deployment, warm.answers + run.answers)
+            runs[name] = load(running, requests, args.clients, args.seconds / 2 if workers == 1 else args.seconds)
+        audits[name] = audit(deployment, warm.answers + runs[name].answers)
+    halves = [runs["1 worker, before"], runs["1 worker, after"]]
+    one = Run(answers=[answer for half in halves for answer in half.answers], seconds=sum(h.seconds for h in halves))
+    results = {name: figures(run.answers, run.seconds) for name, run in runs.items()}
+    results["1 worker, both halves"] = figures(one.answers, one.seconds)
     print_figures_header()
-    for workers, result in results.items():
-        print_figures(f"{workers} worker{'s' if workers > 1 else ''}", result)
-    for workers, used in cores.items():
-        print_cores(f"{workers} worker{'s' if workers > 1 else ''}", used)
-    ratio = results[4].requests_per_s / results[1].requests_per_s
+    for name in ("1 worker, before", "1 worker, after", "1 worker, both halves", "4 workers"):
+        print_figures(name, results[name])
+    for name, run in runs.items():
+        print_cores(name, run.cores)
+    ratio = results["4 workers"].requests_per_s / results["1 worker, both halves"].requests_per_s
     print(
         f"  throughput 4 workers / 1 worker: {ratio:.2f}x   target >= {TARGETS['ratio']}x   "
         f"{mark(ratio >= TARGETS['ratio'])}"
     )
-    p99 = results[4].p99_ms
+    p99 = results["4 workers"].p99_ms
     print(f"  p99 with 4 workers: {p99:.1f} ms   target <= {TARGETS['p99_ms']:g} ms   {mark(p99 <= TARGETS['p99_ms'])}")
-    for workers, result in audits.items():
-        print_audit(f"{workers} worker{'s' if workers > 1 else ''}", result)
+    for name, result in audits.items():
+        print_audit(name, result)
     clean = all(result.lost == result.doubled == 0 for result in audits.values())
     no_errors = all(result.errors == 0 for result in results.values())
     return ratio >= TARGETS["ratio"] and p99 <= TARGETS["p99_ms"] and clean and no_errors
