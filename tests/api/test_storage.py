@@ -5,8 +5,10 @@ import csv
 import io
 import logging
 import threading
+import time
 import zipfile
 
+import psycopg
 import pytest
 import requests
 from flask.testing import FlaskClient
@@ -14,7 +16,7 @@ from sqlalchemy import inspect, text
 
 from src import storage
 from src.storage import db
-from tests.api.conftest import schema_url
+from tests.api.conftest import POSTGRES_URL, schema_url
 from tests.api.faults import Outage
 from tests.api.images import b64, written
 from tests.conftest import ADMIN_TOKEN, serving
@@ -238,6 +240,30 @@ def test_a_connection_that_postgresql_dropped_is_replaced_without_failing_a_requ
     before = client.post("/api/predict", json={"image": b64(seven)})
 
     postgres.cut()
+    after = client.post("/api/predict", json={"image": b64(written("5"))})
+
+    assert (before.status_code, after.status_code) == (201, 201)
+    assert stored_total(app) == 2
+
+
+def test_a_connection_that_postgresql_ended_itself_is_replaced_without_failing_a_request(
+    make_app, postgres_settings, seven
+):
+    app = make_app(**postgres_settings)
+    client = app.test_client()
+    before = client.post("/api/predict", json={"image": b64(seven)})
+    with app.app_context():
+        pooled = db.engine.raw_connection()
+        backend = pooled.driver_connection.info.backend_pid
+        pooled.close()
+
+    # As PostgreSQL does to every connection when it shuts down or fails over.
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (backend,)).fetchone() == (True,)
+        deadline = time.monotonic() + 5
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend,)).fetchone():
+            assert time.monotonic() < deadline, "the backend did not end"
+            time.sleep(0.01)
     after = client.post("/api/predict", json={"image": b64(written("5"))})
 
     assert (before.status_code, after.status_code) == (201, 201)
