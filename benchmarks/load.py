@@ -422,8 +422,8 @@ def print_figures(name: str, result: Figures) -> None:
 
 def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
     print(
-        f"\nLoad: {args.clients} clients for {args.seconds:g} s against 4 workers, between two halves of "
-        f"{args.seconds:g} s against 1 worker"
+        f"\nLoad: {args.clients} clients for {args.seconds:g} s against 4 workers, and for "
+        f"{args.seconds / 2:g} s against 1 worker before and after"
     )
     # The baseline is split around the run it is compared with, so that the machine (a shared one)
     # slowing down or speeding up during the scenario weighs on both sides of the ratio alike.
