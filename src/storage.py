@@ -101,12 +101,14 @@ def refuse_closed_connection(dbapi_connection, connection_record, connection_pro
 
     A server that closes a connection says so on it, so an idle connection with anything to read
     is one that is going away. Looking costs no round trip to the database, where pool_pre_ping's
-    SELECT 1 cost one on every request, some 5% of the throughput of four workers.
+    SELECT 1 cost one on every request: 0.27 ms of a worker's CPU, a twentieth of a prediction's.
     """
-    poller = poll()
-    poller.register(dbapi_connection.fileno(), POLLIN)
-    if dbapi_connection.closed or poller.poll(0):
-        raise DisconnectionError("PostgreSQL closed this connection while it was in the pool.")
+    if not dbapi_connection.closed:
+        poller = poll()
+        poller.register(dbapi_connection.fileno(), POLLIN)
+        if not poller.poll(0):
+            return
+    raise DisconnectionError("PostgreSQL closed this connection while it was in the pool.")
 
 
 def as_unavailable(context: ExceptionContext) -> DatabaseUnavailable | None:

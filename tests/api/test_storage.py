@@ -13,6 +13,7 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DisconnectionError
 
 from src import storage
 from src.storage import db
@@ -244,6 +245,23 @@ def test_a_connection_that_postgresql_dropped_is_replaced_without_failing_a_requ
 
     assert (before.status_code, after.status_code) == (201, 201)
     assert stored_total(app) == 2
+
+
+def test_only_an_open_connection_with_nothing_to_read_leaves_the_pool():
+    with psycopg.connect(POSTGRES_URL) as idle:
+        assert storage.refuse_closed_connection(idle, None, None) is None
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (idle.info.backend_pid,))
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                storage.refuse_closed_connection(idle, None, None)
+            except DisconnectionError:
+                break
+            assert time.monotonic() < deadline, "the ended connection was handed out"
+            time.sleep(0.01)
+    with pytest.raises(DisconnectionError):
+        storage.refuse_closed_connection(idle, None, None)
 
 
 def test_a_connection_that_postgresql_ended_itself_is_replaced_without_failing_a_request(
