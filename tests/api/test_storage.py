@@ -247,19 +247,23 @@ def test_a_connection_that_postgresql_dropped_is_replaced_without_failing_a_requ
     assert stored_total(app) == 2
 
 
+def end_backend(pid: int) -> None:
+    """End a PostgreSQL backend, as PostgreSQL does to every connection when it shuts down or fails
+    over, and wait until it has gone (its goodbye is sent to the client before that)."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        deadline = time.monotonic() + 5
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            assert time.monotonic() < deadline, "the backend did not end"
+            time.sleep(0.01)
+
+
 def test_only_an_open_connection_with_nothing_to_read_leaves_the_pool():
     with psycopg.connect(POSTGRES_URL) as idle:
         assert storage.refuse_closed_connection(idle, None, None) is None
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (idle.info.backend_pid,))
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                storage.refuse_closed_connection(idle, None, None)
-            except DisconnectionError:
-                break
-            assert time.monotonic() < deadline, "the ended connection was handed out"
-            time.sleep(0.01)
+        end_backend(idle.info.backend_pid)
+        with pytest.raises(DisconnectionError):
+            storage.refuse_closed_connection(idle, None, None)
     with pytest.raises(DisconnectionError):
         storage.refuse_closed_connection(idle, None, None)
 
@@ -275,13 +279,7 @@ def test_a_connection_that_postgresql_ended_itself_is_replaced_without_failing_a
         backend = pooled.driver_connection.info.backend_pid
         pooled.close()
 
-    # As PostgreSQL does to every connection when it shuts down or fails over.
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        assert admin.execute("SELECT pg_terminate_backend(%s)", (backend,)).fetchone() == (True,)
-        deadline = time.monotonic() + 5
-        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend,)).fetchone():
-            assert time.monotonic() < deadline, "the backend did not end"
-            time.sleep(0.01)
+    end_backend(backend)
     after = client.post("/api/predict", json={"image": b64(written("5"))})
 
     assert (before.status_code, after.status_code) == (201, 201)
