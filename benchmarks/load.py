@@ -427,12 +427,16 @@ def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
     )
     # The baseline is split around the run it is compared with, so that the machine (a shared one)
     # slowing down or speeding up during the scenario weighs on both sides of the ratio alike.
-    segments = [(1, "1 worker, before"), (4, "4 workers"), (1, "1 worker, after")]
+    segments = [
+        ("1 worker, before", 1, args.seconds / 2),
+        ("4 workers", 4, args.seconds),
+        ("1 worker, after", 1, args.seconds / 2),
+    ]
     runs, audits = {}, {}
-    for workers, name in segments:
+    for name, workers, seconds in segments:
         with service(deployment, workers, name.replace(" ", "").replace(",", "-")) as running:
             warm = warm_up(running, requests, args.clients)
-            runs[name] = load(running, requests, args.clients, args.seconds / 2 if workers == 1 else args.seconds)
+            runs[name] = load(running, requests, args.clients, seconds)
         audits[name] = audit(deployment, warm.answers + runs[name].answers)
     halves = [runs["1 worker, before"], runs["1 worker, after"]]
     one = Run(answers=[answer for half in halves for answer in half.answers], seconds=sum(h.seconds for h in halves))
