@@ -3,10 +3,14 @@ import hashlib
 import json
 
 import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from src.ml import DEFAULT_MODEL_PATH, recognise
 from src.ml.evaluate import encode_png, scores, whole_path_probabilities
-from src.ml.model import card_path
+from src.ml.model import DigitModel, card_path
 
 from benchmarks.variants import compose, dark_on_light, encode
 
@@ -17,6 +21,29 @@ def test_committed_model_reads_the_mnist_test_set_from_png_at_994_percent(model,
     assert result["samples"] == 10_000
     assert result["accuracy"] >= 0.994
     assert result["expected_calibration_error"] < 0.01
+
+
+def test_served_steps_give_the_pipelines_probabilities(model, mnist_test):
+    # The SVM's float32 kernel (src/ml/svm.py) turns rounding in the last bits of its input into
+    # differences of about 1e-5.
+    digits = mnist_test[0][:500]
+    served = model.predict_proba(digits)
+    assert np.abs(served - model.pipeline.predict_proba(digits.reshape(len(digits), -1))).max() < 1e-4
+    assert np.abs(model.predict_proba(digits[:1]) - served[:1]).max() < 1e-4
+
+
+def test_steps_without_a_bare_form_are_served_by_their_own_transform():
+    rng = np.random.default_rng(0)
+    digits, labels = rng.integers(0, 256, (60, 28, 28), dtype=np.uint8), rng.integers(0, 3, 60)
+    pipeline = Pipeline(
+        [
+            ("root", FunctionTransformer(np.sqrt, validate=True)),
+            ("pca", PCA(n_components=5, whiten=True, random_state=0)),
+            ("classify", LogisticRegression()),
+        ]
+    ).fit(digits.reshape(60, -1), labels)
+    served = DigitModel(pipeline=pipeline, card={}, version="test").predict_proba(digits)
+    assert np.allclose(served, pipeline.predict_proba(digits.reshape(60, -1)), rtol=0, atol=1e-12)
 
 
 def test_model_card_describes_the_committed_file(model):
