@@ -17,12 +17,21 @@ MIN_CONTRAST = 48
 class Ink:
     """Where the ink is in an image, at the working scale."""
 
-    intensity: np.ndarray
-    """float32 in [0, 1]: 1 where the stroke is solid, fractions at its anti-aliased edges."""
+    levels: np.ndarray
+    """uint8: how far each pixel stands from the paper, lighting removed."""
+    paper: float
+    solid: float
+    """The levels of bare paper and of a solid stroke."""
     mask: np.ndarray
     """uint8, 1 on ink pixels."""
     scale: float
     """Working pixels per original pixel."""
+
+    def intensity(self, rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
+        """float32 in [0, 1] over a region (the whole image by default): 1 where the stroke is solid,
+        fractions at its anti-aliased edges. Asked for per digit, as most of a canvas is paper."""
+        region = self.levels[rows, cols].astype(np.float32)
+        return np.clip((region - self.paper) / (self.solid - self.paper), 0.0, 1.0)
 
 
 def find_ink(grey: np.ndarray) -> Ink | None:
@@ -47,8 +56,7 @@ def find_ink(grey: np.ndarray) -> Ink | None:
         return None
     level = max(threshold, paper + MIN_CONTRAST / 2)
     mask = (ink > level).astype(np.uint8)
-    intensity = np.clip((ink.astype(np.float32) - paper) / (solid - paper), 0.0, 1.0)
-    return Ink(intensity=intensity, mask=mask, scale=scale)
+    return Ink(levels=ink, paper=paper, solid=solid, mask=mask, scale=scale)
 
 
 def _shrunk(shape: tuple[int, int], factor: float) -> tuple[int, int]:

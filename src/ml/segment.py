@@ -107,7 +107,7 @@ def _cut(ink: Ink, labels: np.ndarray, stats: np.ndarray, group: list[int]) -> D
     own[group] = 1
     own = own[labels[y0p:y1p, x0p:x1p]]
     own = cv2.dilate(own, np.ones((3, 3), np.uint8))
-    intensity = ink.intensity[y0p:y1p, x0p:x1p] * own
+    intensity = ink.intensity(slice(y0p, y1p), slice(x0p, x1p)) * own
     box = Box(
         x=int(x0 / ink.scale),
         y=int(y0 / ink.scale),

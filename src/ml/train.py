@@ -28,7 +28,7 @@ from .normalise import normalise_digit
 
 def normalise_mnist(images: np.ndarray) -> np.ndarray:
     """Normalise whole 28x28 images as single digits, as the engine does a digit it has found."""
-    return np.stack([normalise_digit(find_ink(image).intensity) for image in images])
+    return np.stack([normalise_digit(find_ink(image).intensity()) for image in images])
 
 
 def distorted_copies(images: np.ndarray, copies: int, seed: int) -> np.ndarray:
