@@ -446,10 +446,10 @@ def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
         seconds = sum(run.seconds for run in runs)
         cores = {group: sum(run.cores[group] * run.seconds for run in runs) / seconds for group in runs[0].cores}
         print_cores(name, cores)
-    by_turn = [
-        len(four_run.answers) / four_run.seconds / (len(one_run.answers) / one_run.seconds)
-        for one_run, four_run in zip(turns["1 worker"], turns["4 workers"])
-    ]
+    per_turn = {
+        name: [figures(run.answers, run.seconds).requests_per_s for run in runs] for name, runs in turns.items()
+    }
+    by_turn = [four / one for one, four in zip(per_turn["1 worker"], per_turn["4 workers"])]
     print("  throughput 4 workers / 1 worker, turn by turn: " + " ".join(f"{ratio:.2f}x" for ratio in by_turn))
     ratio = results["4 workers"].requests_per_s / results["1 worker"].requests_per_s
     print(
