@@ -7,10 +7,10 @@ export MNIST_DIR
 
 .PHONY: setup run test train evaluate benchmark
 
-$(BIN)/activate: requirements.txt requirements-test.txt
+$(BIN)/activate: requirements.txt requirements-test.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-test.txt
+	$(BIN)/pip install --quiet -r requirements-test.txt -c constraints.txt
 	touch $(BIN)/activate
 
 setup: $(BIN)/activate
