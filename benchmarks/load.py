@@ -6,7 +6,8 @@ Starts `gunicorn` (gunicorn.conf.py, as the README says) on a free loopback port
 schema and a Redis key prefix of its own, removed at the end. Every request is POST /api/predict as
 the page sends it (JSON, a PNG data URL) with an image of its own: the 10,000 MNIST test digits drawn
 large on a canvas, each request's PNG made unique by a counter in a text chunk, so nothing comes from
-the cache. Rate limits are on, as in production, with a limit the load never reaches.
+the cache. Rate limits are on, as in production, with a limit the load never reaches. First it times
+the engine on 200 of those canvases in its own process: the machine's pace, which every figure follows.
 
   load      8 clients against 4 workers and against 1 worker for half as long, both running, in six
             turns each: throughput, p50, p99, errors
