@@ -52,10 +52,10 @@ from pathlib import Path
 import psycopg
 import redis
 
-from benchmarks.service import free_port
+from benchmarks.service import free_port, median_ms, time_engine
 from benchmarks.variants import single_digit_samples
 from src.config import ENVIRONMENT
-from src.ml import compute_on_one_thread, load_model, mnist, recognise
+from src.ml import compute_on_one_thread, load_model, mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 # The name this script's connections to PostgreSQL and Redis go by, so that it can tell whether
@@ -82,19 +82,14 @@ def canvases(mnist_dir: Path) -> list[bytes]:
 
 
 def engine_pace(pool: list[bytes], count: int = 200) -> float:
-    """Median milliseconds of CPU the engine takes to read one of the canvases, in this process.
+    """Median milliseconds the engine takes to read one of the canvases, in this process, on one thread
+    as a worker runs it.
 
     The machine is shared and its pace changes from hour to hour; every figure of a run scales with
     it, so a run's figures are read against this one, measured just before.
     """
     compute_on_one_thread()
-    model = load_model()
-    timings = []
-    for image in pool[:count]:
-        started = time.thread_time()
-        recognise(image, model)
-        timings.append(time.thread_time() - started)
-    return statistics.median(timings) * 1000
+    return median_ms(time_engine(load_model(), pool[:count]))
 
 
 def with_counter(png: bytes, number: int) -> bytes:
@@ -866,7 +861,7 @@ def main(argv: list[str] | None = None) -> None:
         f"  before the runs, other processes used {idle['other processes']:.2f} cores "
         "(a busy machine lowers every figure)"
     )
-    print(f"  the engine read a canvas in a median {engine_pace(pool):.2f} ms of CPU in this process (the machine's pace)")
+    print(f"  the engine read a canvas in a median {engine_pace(pool):.2f} ms in this process (the machine's pace)")
     outcomes = {}
     with deployment_of_its_own() as deployment:
         for name in names:
