@@ -34,11 +34,12 @@ class Ink:
         return np.clip((region - self.paper) / (self.solid - self.paper), 0.0, 1.0)
 
 
-def find_ink(grey: np.ndarray) -> Ink | None:
-    """Find the ink in a uint8 greyscale image, or None when the image is blank."""
-    scale = min(1.0, WORKING_SIZE / max(grey.shape))
-    if scale < 1.0:
-        grey = cv2.resize(grey, _shrunk(grey.shape, scale), interpolation=cv2.INTER_AREA)
+def find_ink(grey: np.ndarray, scale: float = 1.0) -> Ink | None:
+    """Find the ink in a uint8 greyscale image, or None when the image is blank; `scale` is its pixels per
+    original pixel when the decoder already reduced it."""
+    shrink = min(1.0, WORKING_SIZE / max(grey.shape))
+    if shrink < 1.0:
+        grey = cv2.resize(grey, _shrunk(grey.shape, shrink), interpolation=cv2.INTER_AREA)
     low, median, high = _percentiles(_histogram(grey), (1, 50, 99))
     # Paper is most of the picture: the ink is on the side of the median that reaches further.
     ink = (255 - grey) if median - low > high - median else grey
@@ -56,7 +57,7 @@ def find_ink(grey: np.ndarray) -> Ink | None:
         return None
     level = max(threshold, paper + MIN_CONTRAST / 2)
     mask = (ink > level).astype(np.uint8)
-    return Ink(levels=ink, paper=paper, solid=solid, mask=mask, scale=scale)
+    return Ink(levels=ink, paper=paper, solid=solid, mask=mask, scale=scale * shrink)
 
 
 def _shrunk(shape: tuple[int, int], factor: float) -> tuple[int, int]:

@@ -1,8 +1,8 @@
 """The engine's whole path: image bytes in, the digits written, with probabilities, out."""
 import numpy as np
 
-from .decode import DEFAULT_MAX_PIXELS, decode_image
-from .ink import find_ink
+from .decode import DEFAULT_MAX_PIXELS, decode
+from .ink import WORKING_SIZE, find_ink
 from .model import DigitModel
 from .normalise import normalise_digit
 from .segment import find_digits
@@ -11,7 +11,8 @@ from .types import RecognisedDigit, Recognition
 
 def normalised_digits(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
     """Decode, find and normalise: each digit's box and 28x28 image, left to right."""
-    ink = find_ink(decode_image(data, max_pixels))
+    decoded = decode(data, max_pixels, working_size=WORKING_SIZE)
+    ink = find_ink(decoded.grey, decoded.scale)
     if ink is None:
         return []
     return [(found.box, normalise_digit(found.intensity)) for found in find_digits(ink)]

@@ -1,11 +1,16 @@
-"""Decoding: every accepted format, transparency, and the refusals."""
+"""Decoding: every accepted format, transparency, the refusals, and what large or crafted images cost."""
 import io
+import tracemalloc
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from src.ml import ImageTooLarge, NotAnImage, decode_image
+from benchmarks import corpus
+from benchmarks.corpus import la_tiff, lab_tiff, large_image, progressive_scan_bomb, transparent_png
+from src.ml import ImageTooLarge, NotAnImage, decode_image, recognise
+from src.ml.decode import MAX_PARTS, decode, jpeg_structure
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> bytes:
@@ -72,3 +77,134 @@ def test_decode_refuses_a_truncated_file(fmt):
 def test_decode_refuses_bytes_that_are_not_an_image(data):
     with pytest.raises(NotAnImage, match="not a PNG, JPEG"):
         decode_image(data)
+
+
+# What makes decoding expensive: the files are made here, at the sizes the limits allow.
+
+
+def test_a_progressive_jpeg_of_many_cheap_scans_is_refused_before_it_is_decoded():
+    # 100 KB: one DC scan and 500 refinement scans of a few end-of-band runs, over 6000x6000 pixels.
+    bomb = progressive_scan_bomb(side=6000, scans=500)
+
+    assert len(bomb) < 120_000
+    with pytest.raises(ImageTooLarge, match="502 scans over its 6,000x6,000 pixels"):
+        decode_image(bomb)
+
+
+def test_a_usual_progressive_jpeg_is_read():
+    data = large_image("JPEG", "RGB", size=(2400, 1800), progressive=True, quality=90)
+
+    assert jpeg_structure(data).scans == 10
+    grey = decode(data, working_size=1024).grey
+    assert grey.shape == (900, 1200)
+
+
+@pytest.mark.parametrize(
+    "builder, kind",
+    [
+        (corpus.many_chunks_png, "chunks"),
+        (corpus.many_segments_jpeg, "segments"),
+        (corpus.many_blocks_gif, "blocks"),
+        (corpus.many_strips_tiff, "strips"),
+    ],
+    ids=["PNG", "JPEG", "GIF", "TIFF"],
+)
+def test_a_file_of_more_parts_than_its_decoder_should_walk_is_refused(builder, kind):
+    # Ten megabytes of such parts cost Pillow from one to seven seconds to walk, in Python.
+    with pytest.raises(ImageTooLarge, match=f"more than {MAX_PARTS:,} {kind}"):
+        decode_image(builder(MAX_PARTS + 1))
+
+
+def test_a_jpeg_cut_short_in_its_scans_is_refused_as_corrupt():
+    data = large_image("JPEG", "RGB", size=(800, 600), progressive=True)
+
+    with pytest.raises(NotAnImage, match="truncated or corrupt"):
+        decode_image(data[: len(data) // 3])
+
+
+@pytest.mark.parametrize(
+    "data, limit",
+    [
+        (lambda: large_image("PNG", "RGBA", size=(4200, 4000)), "16,777,216"),
+        (lambda: large_image("TIFF", "RGB", size=(4200, 4000), compression="tiff_lzw"), "16,777,216"),
+        (lambda: large_image("WEBP", "L", size=(3200, 3200), lossless=True), "10,000,000"),
+    ],
+    ids=["RGBA PNG", "RGB TIFF", "WebP"],
+)
+def test_an_image_over_its_formats_pixel_limit_is_refused(data, limit):
+    with pytest.raises(ImageTooLarge, match=f"at most {limit} pixels"):
+        decode_image(data())
+
+
+def test_a_png_over_its_modes_pixel_limit_is_refused_from_its_header_alone():
+    data = large_image("PNG", "RGBA", size=(4200, 4000))
+
+    with pytest.raises(ImageTooLarge, match="A PNG image in RGBA may have at most 16,777,216 pixels"):
+        decode_image(data[:200])
+
+
+def test_reading_a_large_transparent_png_keeps_the_engines_arrays_at_the_working_size(model):
+    # 16.5 megapixels of black strokes on a transparent canvas, some 60 KB: the largest RGBA allowed.
+    data = transparent_png((4700, 3500))
+
+    tracemalloc.start()
+    try:
+        recognition = recognise(data, model)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # numpy's arrays are traced: composited in float32 at full size they took over 100 MB.
+    assert peak < 30 * 2**20, f"{peak / 2**20:.0f} MB"
+    boxes = [digit.box for digit in recognition.digits]
+    assert len(boxes) == 3
+    for box, left in zip(boxes, [671, 2014, 3357]):
+        assert abs(box.x - left) <= 8 and abs(box.y - 875) <= 8 and abs(box.height - 1750) <= 16
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_large_jpeg_is_decoded_at_a_reduced_size_with_boxes_in_its_own_pixels(model, orientation):
+    # Strokes 100 pixels wide and 2000 high from x = 857, 2571 and 4285, upright; with orientation 6 the
+    # file holds them turned a quarter to the left, and its EXIF says to turn it back.
+    upright = np.full((4000, 6000), 255, np.uint8)
+    for left in (857, 2571, 4285):
+        upright[1000:3000, left : left + 100] = 0
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = Image.fromarray(upright if orientation == 1 else np.rot90(upright))
+    data = encoded(stored, "JPEG", exif=exif)
+
+    decoded = decode(data, working_size=1024)
+    boxes = [digit.box for digit in recognise(data, model).digits]
+
+    assert decoded.grey.shape == (1000, 1500) and decoded.scale == 0.25
+    expected = [(857, 1000, 100, 2000), (2571, 1000, 100, 2000), (4285, 1000, 100, 2000)]
+    assert len(boxes) == 3
+    for box, (x, y, width, height) in zip(boxes, expected):
+        # Within the four pixels each decoded pixel stands for.
+        assert abs(box.x - x) <= 4 and abs(box.y - y) <= 4
+        assert abs(box.width - width) <= 8 and abs(box.height - height) <= 8
+
+
+@pytest.mark.parametrize("ink", [0, 255])
+def test_a_reduced_transparent_image_matches_the_full_size_one_reduced(ink):
+    rgba = np.zeros((1500, 2100, 4), np.uint8)
+    rgba[300:1200, 500:560] = (ink, ink, ink, 255)
+    rgba[300:1200, 560:563, :3], rgba[300:1200, 560:563, 3] = ink, 100  # an anti-aliased edge
+    data = encoded(Image.fromarray(rgba, "RGBA"), "PNG")
+
+    reduced = decode(data, working_size=1024)
+    full = decode_image(data)
+
+    assert reduced.grey.shape == (750, 1050) and reduced.scale == 0.5
+    expected = cv2.resize(full, (1050, 750), interpolation=cv2.INTER_AREA)
+    assert np.abs(expected.astype(int) - reduced.grey).max() <= 1
+
+
+@pytest.mark.parametrize("builder", [lab_tiff, la_tiff], ids=["CIELAB", "premultiplied alpha"])
+def test_cielab_and_premultiplied_alpha_tiffs_are_read(builder):
+    grey = decode_image(builder())
+
+    # Strokes two pixels wide at x = 17, 51 and 85, from y = 20 to 60.
+    assert grey.shape == (80, 120)
+    assert grey[40, 51] < 20 and grey[10, 30] > 240
