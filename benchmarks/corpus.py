@@ -230,3 +230,55 @@ def padded_png(image: bytes, total_size: int) -> bytes:
     chunk = struct.pack(">I", padding) + b"prVt" + bytes(padding)
     chunk += struct.pack(">I", zlib.crc32(b"prVt" + bytes(padding)))
     return image[:-12] + chunk + image[-12:]
+
+
+# Requests, as the bytes a client sends: each is refused with the status given, never a 5xx.
+
+
+def _request(target: str, headers: dict, body: bytes, chunked: bool = False) -> bytes:
+    lines = [f"POST {target} HTTP/1.1", "Host: localhost", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if chunked:
+        lines.append("Transfer-Encoding: chunked")
+    else:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _chunks(body: bytes, size: int = 1 << 20) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size]) for i in range(0, len(body), size))
+
+
+def hostile_requests() -> list[tuple[str, bytes, int]]:
+    """(what, the request's bytes, the status it must get) for POST /api/predict."""
+    json_type = {"Content-Type": "application/json"}
+    png_type = {"Content-Type": "image/png"}
+    deep = b'{"image": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    eleven_mb = b'{"image": "' + b"A" * (11 * 2**20) + b'"}'
+    boundary = "hostile"
+    form = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode() + bytes(11 * 2**20) + f"\r\n--{boundary}--\r\n".encode()
+    return [
+        ("JSON nested 1000 deep", _request("/api/predict", json_type, deep), 400),
+        ("JSON nested 100,000 deep", _request("/api/predict", json_type, b"[" * 100_000 + b"]" * 100_000), 400),
+        ("chunk size that is not hex", _request("/api/predict", png_type, b"zz\r\nabc\r\n0\r\n\r\n", chunked=True), 400),
+        ("chunk longer than said", _request("/api/predict", png_type, b"3\r\nabcdef\r\n0\r\n\r\n", chunked=True), 400),
+        ("11 MB chunked JSON", _request("/api/predict", json_type, _chunks(eleven_mb) + b"0\r\n\r\n", chunked=True), 413),
+        (
+            "11 MB chunked image",
+            _request("/api/predict?save=false", png_type, _chunks(bytes(11 * 2**20)) + b"0\r\n\r\n", chunked=True),
+            413,
+        ),
+        (
+            "11 MB chunked form",
+            _request(
+                "/api/predict",
+                {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                _chunks(form) + b"0\r\n\r\n",
+                chunked=True,
+            ),
+            413,
+        ),
+    ]

@@ -17,6 +17,7 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
     from src import config, predictions, ratelimit, security, storage, views
     from src.api import bp as api_bp
     from src.api import problems
+    from src.api.body import BoundedRequest
 
     instance_path = os.environ.get("INSTANCE_PATH") or None
     app = Flask(
@@ -26,6 +27,7 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
         template_folder="pages",
         static_folder="static",
     )
+    app.request_class = BoundedRequest
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.defaults(app.instance_path))
     if production:

@@ -36,12 +36,20 @@ def schema_validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(inlined(DOCUMENT["components"]["schemas"][name]))
 
 
+MAX_DETAIL = 300
+"""jsonschema's messages quote the value they refuse, which may be the whole body."""
+
+
 def check_against_schema(name: str, value) -> None:
     """Raise BadRequest, saying what is wrong and where, unless `value` fits the named schema."""
-    error = best_match(schema_validator(name).iter_errors(value))
+    try:
+        error = best_match(schema_validator(name).iter_errors(value))
+    except RecursionError:
+        raise BadRequest("The JSON is nested too deeply.") from None
     if error is not None:
-        where = "" if error.json_path == "$" else f" (at {error.json_path})"
-        raise BadRequest(f"{error.message}{where}.")
+        message = error.message if len(error.message) <= MAX_DETAIL else error.message[:MAX_DETAIL] + "..."
+        where = "" if error.json_path == "$" else f" (at {error.json_path[:MAX_DETAIL]})"
+        raise BadRequest(f"{message}{where}.")
 
 
 def json_body(schema_name: str):
@@ -54,5 +62,7 @@ def json_body(schema_name: str):
         body = json.loads(request.get_data())
     except ValueError as error:
         raise BadRequest(f"The body is not valid JSON: {error}.") from None
+    except RecursionError:
+        raise BadRequest("The JSON is nested too deeply.") from None
     check_against_schema(schema_name, body)
     return body

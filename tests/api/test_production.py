@@ -14,11 +14,12 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from benchmarks.corpus import hostile_requests
 from src.config import ENVIRONMENT
 from src.ml import threads
 from tests.api.conftest import schema_url
 from tests.api.images import b64, written
-from tests.api.test_http import free_port
+from tests.api.test_http import free_port, send_raw
 from tests.conftest import ROOT, model_path
 
 GUNICORN = [sys.executable, "-m", "gunicorn"]
@@ -163,3 +164,13 @@ def test_gunicorn_hooks_clear_at_the_start_and_never_when_a_worker_is_replaced(
     assert (after_start, after_new_worker) == (0, 1)
     assert at_start == [("objects frozen", True)]
     assert done == [("BLAS threads", 1), ("OpenCV threads", 1)], "each worker computes on one thread"
+
+
+def test_gunicorn_answers_malformed_deep_or_oversized_bodies_with_4xx_problems(tmp_path):
+    env = environment(tmp_path, RATELIMIT_ENABLED="false", WEB_CONCURRENCY="1")
+
+    with gunicorn(env, tmp_path / "gunicorn.log") as (_, base_url):
+        answers = {what: send_raw(base_url, request) for what, request, _ in hostile_requests()}
+
+    expected = {what: (status, "application/problem+json") for what, _, status in hostile_requests()}
+    assert {what: (status, headers["content-type"]) for what, (status, headers, _) in answers.items()} == expected
