@@ -25,6 +25,9 @@ def defaults(instance_path: str) -> dict:
         "ADMIN_TOKEN": None,
         "CLEAR_PREDICTIONS_ON_START": True,
         "MODEL_PATH": DEFAULT_MODEL_PATH,
+        # Below gunicorn's worker timeout (gunicorn.conf.py), so that an export too long to finish fails
+        # where the client sees it, before the worker is killed.
+        "EXPORT_TIMEOUT": 25.0,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Flask-Limiter's settings; the limits count per client address.
         "RATELIMIT_ENABLED": False,
@@ -65,6 +68,7 @@ ENVIRONMENT = {
     "ADMIN_TOKEN": str,
     "CLEAR_PREDICTIONS_ON_START": boolean,
     "MODEL_PATH": str,
+    "EXPORT_TIMEOUT": float,
     "RATELIMIT_ENABLED": boolean,
     "RATELIMIT_DEFAULT": str,
     "RATELIMIT_STORAGE_URI": str,

@@ -3,6 +3,7 @@ the engine read cached by image content and model version."""
 import dataclasses
 import hashlib
 import io
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from src.ml import DigitModel, load_model, recognise
 cache = Cache()
 
 DIGIT_SIDE = 28
+DIGITS = re.compile(r"[0-9]+")
 
 
 class NoDigitFound(Exception):
@@ -186,14 +188,26 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> 
     return Outcome(reading=reading, prediction_id=prediction_id, cached=cached, model_version=model.version)
 
 
+def is_label_for(label: str | None, number: str) -> bool:
+    """Whether `label` gives one ASCII digit for each digit of `number`, and nothing else."""
+    return label is not None and len(label) == len(number) and DIGITS.fullmatch(label) is not None
+
+
 def correct_prediction(prediction: storage.Prediction, label: str | None) -> None:
     """Record the number a person says was written (one digit per digit read), or withdraw it with None."""
-    if label is not None and len(label) != len(prediction.number):
+    if label is not None and not is_label_for(label, prediction.number):
         raise LabelMismatch(
             f"Prediction {prediction.id} read {len(prediction.number)} digit(s) ({prediction.number}); "
             f"give the true digit for each of them, e.g. {prediction.number!r}, not {label!r}."
         )
     storage.set_label(prediction, label)
+
+
+def labelled_inputs(last: int):
+    """Each exportable prediction up to `last`, oldest first: its labels (the correction, else the
+    reading) and its inputs."""
+    for number, label, inputs in storage.exported_rows(last):
+        yield (label if is_label_for(label, number) else number), inputs
 
 
 def input_png(prediction: storage.Prediction) -> bytes:
@@ -207,16 +221,19 @@ def input_png(prediction: storage.Prediction) -> bytes:
 def statistics() -> dict:
     """Counts per digit read, corrections, accuracy on corrected predictions, and the confusion matrix.
 
-    The matrix's rows are the true digits (from corrections), its columns the digits read.
+    The matrix's rows are the true digits (from corrections), its columns the digits read. A stored
+    reading or label that is not digits (none can be stored now; older rows may hold one) is left out.
     """
     digit_counts = [0] * 10
     confusion = [[0] * 10 for _ in range(10)]
     predictions = corrections = right = 0
     for number, label in storage.numbers_and_labels():
+        if not DIGITS.fullmatch(number):
+            continue
         predictions += 1
         for digit in number:
             digit_counts[int(digit)] += 1
-        if label is not None:
+        if is_label_for(label, number):
             corrections += 1
             right += label == number
             for true, read in zip(label, number):

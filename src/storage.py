@@ -3,7 +3,6 @@ and the `init-db` and `clear-predictions` commands.
 
 On PostgreSQL a database that is down or stuck fails requests fast, as `DatabaseUnavailable`,
 and the service recovers by itself once it answers again."""
-import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from select import POLLIN, poll
@@ -12,7 +11,7 @@ import click
 from flask import Flask, abort
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import JSON, LargeBinary, String, delete, event, func, insert, select
+from sqlalchemy import JSON, LargeBinary, String, and_, delete, event, func, insert, select
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -230,24 +229,37 @@ def numbers_and_labels() -> Iterator[tuple[str, str | None]]:
     return iter(db.session.execute(select(Prediction.number, Prediction.label)))
 
 
-def labelled_inputs() -> tuple[int, Iterator[tuple[str, bytes]]]:
-    """The number of stored digits, and each prediction's inputs with their labels, oldest first.
+def digits_only(column):
+    """SQL that is true where a text column holds ASCII digits and nothing else, on SQLite and PostgreSQL alike."""
+    rest = column
+    for digit in "0123456789":
+        rest = func.replace(rest, digit, "")
+    return and_(func.length(column) > 0, rest == "")
 
-    A label is the correction where there is one, else the reading. The total comes
-    from the same statement as the rows (a window sum) so that a prediction stored
-    meanwhile cannot make the two disagree.
-    """
-    total = func.sum(func.length(Prediction.number)).over()
-    labels = func.coalesce(Prediction.label, Prediction.number)
-    rows = iter(
-        db.session.execute(
-            select(total, labels, Prediction.inputs).order_by(Prediction.id).execution_options(yield_per=200)
-        )
+
+# A reading of digits, with one 28x28 input for each: every row the service stores, but not any value a
+# table may hold.
+EXPORTABLE = and_(digits_only(Prediction.number), func.length(Prediction.inputs) == 784 * func.length(Prediction.number))
+
+
+def exported_digits() -> tuple[int, int]:
+    """How many digits an export will hold, and the last prediction in it."""
+    total, last = db.session.execute(
+        select(func.coalesce(func.sum(func.length(Prediction.number)), 0), func.coalesce(func.max(Prediction.id), 0))
+        .where(EXPORTABLE)
+    ).one()
+    return int(total), int(last)
+
+
+def exported_rows(last: int) -> Iterator[tuple[str, str | None, bytes]]:
+    """Each prediction's reading, label and inputs, oldest first, up to prediction `last`."""
+    query = (
+        select(Prediction.number, Prediction.label, Prediction.inputs)
+        .where(EXPORTABLE, Prediction.id <= last)
+        .order_by(Prediction.id)
+        .execution_options(yield_per=500)
     )
-    first = next(rows, None)
-    if first is None:
-        return 0, iter(())
-    return int(first[0]), ((labels, inputs) for _, labels, inputs in itertools.chain([first], rows))
+    return iter(db.session.execute(query))
 
 
 @click.command("init-db")

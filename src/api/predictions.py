@@ -3,7 +3,7 @@ import re
 import time
 from datetime import UTC, datetime
 
-from flask import Response, request, stream_with_context, url_for
+from flask import Response, current_app, request, stream_with_context, url_for
 from flask_restful import Resource
 from werkzeug.exceptions import BadRequest
 
@@ -12,7 +12,7 @@ from src.api.auth import client_id, require_admin, require_maker_or_admin
 from src.api.openapi import json_body
 from src.api.uploads import read_upload
 from src.datasets import csv_chunks, idx_zip_chunks
-from src.predictions import correct_prediction, input_png, predict
+from src.predictions import correct_prediction, input_png, labelled_inputs, predict
 
 DIGITS = re.compile(r"[0-9]+")
 MAX_PER_PAGE = 100
@@ -124,26 +124,43 @@ class PredictionInput(Resource):
         return Response(input_png(storage.get_prediction(prediction_id)), mimetype="image/png")
 
 
+class ExportTooLong(RuntimeError):
+    """An export that would outlast the worker's timeout: cut off so that the client sees it fail."""
+
+
+def within_time(chunks, seconds: float):
+    """The chunks of a streamed answer, until `seconds` have passed; then the stream fails.
+
+    Once the status is sent, failing the stream (the server closes the connection before the end of
+    its chunked body) is the only error a client can still see. Failing first, with a log line, is
+    better than being killed by the worker's timeout.
+    """
+    deadline = time.monotonic() + seconds
+    for chunk in chunks:
+        yield chunk
+        if time.monotonic() > deadline:
+            current_app.logger.error("Export cut off after %g s; raise EXPORT_TIMEOUT, or export less.", seconds)
+            raise ExportTooLong(f"The export took more than {seconds:g} s.")
+
+
 class PredictionExport(Resource):
     def get(self):
         export_format = request.args.get("format", "csv")
         if export_format not in ("csv", "idx"):
             raise BadRequest(f"The query parameter 'format' must be csv or idx, not {export_format!r}.")
+        total, last = storage.exported_digits()
 
         def chunks():
-            # Queried inside the stream: Flask ends the view's database session before streaming starts.
-            total, labelled_inputs = storage.labelled_inputs()
-            if export_format == "csv":
-                yield from csv_chunks(labelled_inputs)
-            else:
-                yield from idx_zip_chunks(total, labelled_inputs)
+            # Rows are read inside the stream, which runs after the view has returned.
+            rows = labelled_inputs(last)
+            yield from csv_chunks(rows) if export_format == "csv" else idx_zip_chunks(total, rows)
 
         if export_format == "csv":
             mimetype, filename = "text/csv", "digits.csv"
         else:
             mimetype, filename = "application/zip", "digits-idx.zip"
         return Response(
-            stream_with_context(chunks()),
+            stream_with_context(within_time(chunks(), current_app.config["EXPORT_TIMEOUT"])),
             mimetype=mimetype,
             headers={"Content-Disposition": f"attachment; filename={filename}"},
         )

@@ -8,11 +8,14 @@ from datetime import datetime
 
 import numpy as np
 import pytest
+import requests
 from PIL import Image
+from sqlalchemy import insert
 
 from src.ml import recognise
+from src.storage import Prediction, db
 from tests.api.images import b64, written
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, serving
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -321,3 +324,61 @@ def test_stats_of_an_empty_store(client):
     assert (stats["predictions"], stats["corrections"], stats["accuracy"]) == (0, 0, None)
     assert stats["digit_counts"] == [0] * 10
     assert stats["confusion_matrix"] == [[0] * 10] * 10
+
+
+@pytest.mark.parametrize("label", ["202\n", "2024\n", "20 4", "２０２４", "٢٠٢٤", "2O24"])
+def test_a_label_of_anything_but_one_ascii_digit_per_digit_read_is_refused(client, three, label):
+    response = client.patch(f"/api/predictions/{three[1]['id']}", json={"label": label})
+
+    assert response.status_code == 400
+    assert client.get(f"/api/predictions/{three[1]['id']}").json["label"] is None
+    assert client.get("/api/stats").status_code == 200
+
+
+def store_rows(app, rows: list[dict]) -> None:
+    """Rows written straight to the table, as an older version or another program may have left them."""
+    defaults = {"image": b"", "content_type": "image/png", "sha256": "0" * 64, "digits": [], "model_version": "m", "source": "api"}
+    with app.app_context():
+        db.session.execute(insert(Prediction), [{**defaults, **row} for row in rows])
+        db.session.commit()
+
+
+def test_stats_and_exports_survive_any_stored_reading_or_label(app, client, three):
+    four = bytes(4 * 784)
+    store_rows(app, [
+        {"number": "2024", "inputs": four, "label": "202\n"},
+        {"number": "2024", "inputs": four, "label": "abcd"},
+        {"number": "2024", "inputs": four, "label": "7"},
+        {"number": "x", "inputs": bytes(784), "label": None},
+        {"number": "", "inputs": b"", "label": ""},
+        {"number": "77", "inputs": bytes(784), "label": None},
+    ])
+
+    stats = client.get("/api/stats")
+    # Each streamed answer read before the next request, as a client does.
+    csv_export = client.get("/api/predictions/export?format=csv")
+    csv_export.get_data()
+    idx_export = client.get("/api/predictions/export?format=idx")
+    idx_export.get_data()
+
+    assert stats.status_code == csv_export.status_code == idx_export.status_code == 200
+    # Stats count every reading of digits; exports, those with one input per digit. Bad labels are no corrections.
+    assert (stats.json["predictions"], stats.json["corrections"]) == (7, 0)
+    rows = list(csv.reader(io.StringIO(csv_export.get_data(as_text=True))))[1:]
+    assert [row[0] for row in rows] == list("7" "2024" "3" "2024" "2024" "2024")
+    archive = zipfile.ZipFile(io.BytesIO(idx_export.data))
+    assert archive.read("digits-labels-idx1-ubyte")[8:] == bytes([7, 2, 0, 2, 4, 3, *[2, 0, 2, 4] * 3])
+
+
+def test_an_export_that_outlasts_its_time_fails_where_the_client_sees_it(make_app):
+    app = make_app(EXPORT_TIMEOUT=0)
+    store_rows(app, [{"number": "7", "inputs": bytes(784)}] * 5000)
+
+    with serving(app) as base_url:
+        response = requests.get(f"{base_url}/api/predictions/export?format=csv", stream=True, timeout=30)
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            b"".join(response.iter_content(65536))
+        after = requests.get(f"{base_url}/api/health", timeout=30)
+
+    assert response.status_code == 200
+    assert after.status_code == 200, "the service goes on"

@@ -19,6 +19,7 @@ from src.config import ENVIRONMENT
 from src.ml import threads
 from tests.api.conftest import schema_url
 from tests.api.images import b64, written
+from tests.api.test_predictions import store_rows
 from tests.api.test_http import free_port, send_raw
 from tests.conftest import ROOT, model_path
 
@@ -174,3 +175,28 @@ def test_gunicorn_answers_malformed_deep_or_oversized_bodies_with_4xx_problems(t
 
     expected = {what: (status, "application/problem+json") for what, _, status in hostile_requests()}
     assert {what: (status, headers["content-type"]) for what, (status, headers, _) in answers.items()} == expected
+
+
+def test_an_export_longer_than_the_workers_timeout_fails_visibly_and_the_worker_lives(tmp_path, make_app):
+    database = f"sqlite:///{tmp_path / 'instance' / 'predictions.sqlite'}"
+    (tmp_path / "instance").mkdir()
+    store_rows(make_app(DATABASE_URL=database), [{"number": "2024", "inputs": bytes(4 * 784)}] * 25_000)
+    env = environment(
+        tmp_path, DATABASE_URL=database, RATELIMIT_ENABLED="false", WEB_CONCURRENCY="1",
+        CLEAR_PREDICTIONS_ON_START="false", EXPORT_TIMEOUT="1", GUNICORN_CMD_ARGS="--timeout 3",
+    )
+    log = tmp_path / "gunicorn.log"
+
+    with gunicorn(env, log) as (master, base_url):
+        workers = wait_for(lambda: set(Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()), "a worker")
+        export = requests.get(f"{base_url}/api/predictions/export?format=csv", stream=True, timeout=30)
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            b"".join(export.iter_content(65536))
+        after = requests.get(f"{base_url}/api/health", timeout=30)
+        same_workers = set(Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split())
+
+    assert export.status_code == after.status_code == 200
+    assert same_workers == workers
+    output = log.read_text()
+    assert "WORKER TIMEOUT" not in output
+    assert "Export cut off after 1 s" in output
