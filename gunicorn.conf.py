@@ -2,8 +2,8 @@
 
 BIND (default 127.0.0.1:$PORT, PORT default 8000) and WEB_CONCURRENCY (default 4 worker processes)
 come from the environment, like the service's own settings; GUNICORN_CMD_ARGS overrides any of
-them. The master prepares the database once per start of the deployment, before any worker runs,
-so a worker that dies and is replaced clears nothing.
+them. The master prepares the database once per start of the deployment, once it holds its port and
+before any worker runs, so neither a start that fails to bind nor a replaced worker clears anything.
 """
 import gc
 import os
@@ -41,19 +41,23 @@ logconfig_dict = {
 }
 
 
-def on_starting(server):
-    """Once per start, in the master: create the tables and clear stored predictions if configured.
+def when_ready(server):
+    """Once per start, in the master, once the port is bound and before the workers are forked: create
+    the tables and clear stored predictions if configured (in the background while the database is down).
 
     Then the app's objects (Flask, SQLAlchemy, the model: some 160,000) are frozen out of the
     garbage collector's reach: a full collection in a worker would otherwise walk them all, some
     60 ms during which a request waits, and write to pages the workers share with the master.
     """
-    from src.storage import prepare_database
+    from src.storage import start
 
-    prepare_database(server.app.wsgi())
+    start(server.app.wsgi())
     gc.freeze()
 
 
 def post_fork(server, worker):
+    from src.storage import forget_inherited_connections
+
     # Each worker serves one request at a time on a machine whose cores the other workers use.
     compute_on_one_thread()
+    forget_inherited_connections(server.app.wsgi())

@@ -1,10 +1,8 @@
 """Whether the parts the service needs work: the database, the cache and the model."""
 import uuid
 
-from sqlalchemy import select
-
 from src.predictions import ModelUnavailable, cache, current_model
-from src.storage import DatabaseUnavailable, db, describe_error
+from src.storage import DatabaseUnavailable, db, describe_error, ping
 
 
 def _failure(error: Exception) -> dict:
@@ -15,7 +13,7 @@ def _failure(error: Exception) -> dict:
 
 def database_status() -> dict:
     try:
-        db.session.execute(select(1))
+        ping()
     except Exception as error:
         db.session.rollback()
         return _failure(error)

@@ -1,14 +1,18 @@
 """Stored predictions: the database, the `predictions` table, the queries the service runs,
-and the `init-db` and `clear-predictions` commands.
+the database prepared once per start of the service, and the `init-db` and `clear-predictions` commands.
 
 On PostgreSQL a database that is down or stuck fails requests fast, as `DatabaseUnavailable`,
-and the service recovers by itself once it answers again."""
+and the service recovers by itself once it answers again, also when it was down at the start."""
+import functools
+import multiprocessing
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from select import POLLIN, poll
 
 import click
-from flask import Flask, abort
+from flask import Flask, abort, current_app
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import JSON, LargeBinary, String, and_, delete, event, func, insert, select
@@ -23,6 +27,8 @@ CONNECT_TIMEOUT = 2
 STATEMENT_TIMEOUT_MS = 5000
 # The largest id the `predictions` table can hold (its id is an INTEGER), and so the most pages there can be.
 MAX_ID = 2**31 - 1
+# How often a service that started while the database was down tries to prepare it.
+PREPARE_RETRY_SECONDS = 2
 # The advisory lock that lets one process at a time create the tables: any number shared by every
 # process of the service, whichever host it runs on.
 SCHEMA_LOCK = 0x64696769747321
@@ -144,6 +150,10 @@ def init_app(app: Flask) -> None:
             event.listen(db.engine, "connect", limit_statement_time)
             event.listen(db.engine, "checkout", refuse_closed_connection)
         event.listen(db.engine, "handle_error", as_unavailable)
+    # An app that is built but not started (tests, the CLI commands) uses the database as it is.
+    ready = threading.Event()
+    ready.set()
+    app.extensions["database_ready"] = ready
     app.cli.add_command(init_db_command)
     app.cli.add_command(clear_predictions_command)
 
@@ -160,27 +170,93 @@ def init_db() -> None:
         db.metadata.create_all(connection)
 
 
+def needs_database(function):
+    """A storage function that is refused, as DatabaseUnavailable, until the database is prepared for
+    this start of the service: nothing is stored that the clearing at start would then delete."""
+
+    @functools.wraps(function)
+    def when_prepared(*args, **kwargs):
+        if not current_app.extensions["database_ready"].is_set():
+            raise DatabaseUnavailable("The database has not answered since the service started.")
+        return function(*args, **kwargs)
+
+    return when_prepared
+
+
+@needs_database
 def clear_predictions() -> int:
+    return _delete_predictions()
+
+
+def _delete_predictions() -> int:
     deleted = db.session.execute(delete(Prediction)).rowcount
     db.session.commit()
     return deleted
 
 
 def prepare_database(app: Flask) -> None:
-    """Ready the database for a start of the service: run once per start, never per worker.
-
-    `run.py` calls it; a process manager calls it from its master process (gunicorn's
-    `on_starting` hook), so a worker that restarts does not clear anything. No connection is
-    left open, so that worker processes forked afterwards share none with the master.
-    """
+    """Ready the database for a start of the service: create the tables, and clear the stored
+    predictions if configured. No connection is left open, so that worker processes forked
+    afterwards share none with the master."""
     with app.app_context():
-        init_db()
-        if app.config["CLEAR_PREDICTIONS_ON_START"]:
-            app.logger.info("Cleared %d stored predictions at start", clear_predictions())
-        db.session.remove()
-        db.engine.dispose()
+        try:
+            init_db()
+            if app.config["CLEAR_PREDICTIONS_ON_START"]:
+                app.logger.info("Cleared %d stored predictions at start", _delete_predictions())
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
+def start(app: Flask) -> None:
+    """Prepare the database once per start of the service, once it holds its port (a start that fails
+    to bind changes nothing), and never per worker: `run.py` calls it, and gunicorn's master
+    (`when_ready`, before it forks the workers).
+
+    While the database cannot be reached, a thread tries again every PREPARE_RETRY_SECONDS and what
+    needs the database answers 503; the workers see it prepared through an event they share.
+    """
+    ready = multiprocessing.get_context("fork").Event()
+    app.extensions["database_ready"] = ready
+    started = time.monotonic()
+    try:
+        prepare_database(app)
+    except (DatabaseUnavailable, OperationalError) as error:
+        app.logger.warning(
+            "The database cannot be reached (%s): what needs it answers 503 until it is prepared; "
+            "trying every %d s.", describe_error(error), PREPARE_RETRY_SECONDS,
+        )
+    else:
+        ready.set()
+        return
+
+    def prepare_when_reachable() -> None:
+        while True:
+            time.sleep(PREPARE_RETRY_SECONDS)
+            try:
+                prepare_database(app)
+            except (DatabaseUnavailable, OperationalError):
+                continue
+            ready.set()
+            app.logger.info("The database answers: prepared %.0f s after the start.", time.monotonic() - started)
+            return
+
+    threading.Thread(target=prepare_when_reachable, name="prepare-database", daemon=True).start()
+
+
+def forget_inherited_connections(app: Flask) -> None:
+    """In a forked worker: never use a connection the master had open when it forked (its thread may
+    have been preparing the database), and do not close it for the master either."""
+    with app.app_context():
+        db.engine.dispose(close=False)
+
+
+@needs_database
+def ping() -> None:
+    db.session.execute(select(1))
+
+
+@needs_database
 def add_prediction(**columns) -> int:
     """Store one prediction; return its id.
 
@@ -192,6 +268,7 @@ def add_prediction(**columns) -> int:
         return connection.execute(INSERT_PREDICTION, columns).scalar_one()
 
 
+@needs_database
 def get_prediction(prediction_id: int) -> Prediction:
     missing = f"There is no prediction {prediction_id}; it may have been deleted."
     if prediction_id > MAX_ID:
@@ -200,6 +277,7 @@ def get_prediction(prediction_id: int) -> Prediction:
     return db.get_or_404(Prediction, prediction_id, description=missing)
 
 
+@needs_database
 def find_predictions(*, digit: int | None, label: str | None, page: int, per_page: int) -> Pagination:
     """Stored predictions newest first, those whose reading contains `digit` or whose correction is `label`.
 
@@ -213,17 +291,20 @@ def find_predictions(*, digit: int | None, label: str | None, page: int, per_pag
     return db.paginate(query, page=min(page, MAX_ID), per_page=per_page, error_out=False)
 
 
+@needs_database
 def set_label(prediction: Prediction, label: str | None) -> None:
     prediction.label = label
     prediction.labelled_at = utc_now() if label is not None else None
     db.session.commit()
 
 
+@needs_database
 def delete_prediction(prediction: Prediction) -> None:
     db.session.delete(prediction)
     db.session.commit()
 
 
+@needs_database
 def numbers_and_labels() -> Iterator[tuple[str, str | None]]:
     """Every stored reading with its correction, if any."""
     return iter(db.session.execute(select(Prediction.number, Prediction.label)))
@@ -242,6 +323,7 @@ def digits_only(column):
 EXPORTABLE = and_(digits_only(Prediction.number), func.length(Prediction.inputs) == 784 * func.length(Prediction.number))
 
 
+@needs_database
 def exported_digits() -> tuple[int, int]:
     """How many digits an export will hold, and the last prediction in it."""
     total, last = db.session.execute(
@@ -251,6 +333,7 @@ def exported_digits() -> tuple[int, int]:
     return int(total), int(last)
 
 
+@needs_database
 def exported_rows(last: int) -> Iterator[tuple[str, str | None, bytes]]:
     """Each prediction's reading, label and inputs, oldest first, up to prediction `last`."""
     query = (

@@ -137,16 +137,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextmanager
-def run_py(instance: Path, **environment):
-    """`python run.py` on a free port with its instance folder in `instance`; yields its base URL once healthy."""
-    port = free_port()
+def run_py_process(instance: Path, port: int, **environment) -> subprocess.Popen:
     env = {**os.environ, "INSTANCE_PATH": str(instance), "MODEL_PATH": str(model_path()), **environment}
     env.pop("ADMIN_TOKEN", None)
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "run.py", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
+
+
+@contextmanager
+def run_py(instance: Path, port: int | None = None, **environment):
+    """`python run.py` on a free port (or `port`) with its instance folder in `instance`; yields its base
+    URL once healthy."""
+    port = port or free_port()
+    process = run_py_process(instance, port, **environment)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -214,3 +219,18 @@ def test_a_malformed_deep_or_oversized_body_is_a_4xx_problem_over_http(live_serv
     assert answer_status == status, body[:300]
     assert headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == status
+
+
+def test_a_second_run_py_on_a_busy_port_fails_and_changes_nothing(tmp_path, seven):
+    instance, port = tmp_path / "instance", free_port()
+    with run_py(instance, port, CLEAR_PREDICTIONS_ON_START="true") as base_url:
+        requests.post(f"{base_url}/api/predict", json={"image": b64(seven)})
+
+        second = run_py_process(instance, port, CLEAR_PREDICTIONS_ON_START="true")
+        output = second.communicate(timeout=120)[0].decode()
+        kept = requests.get(f"{base_url}/api/predictions").json()["total"]
+
+    assert second.returncode != 0
+    assert "Address already in use" in output
+    assert "Cleared" not in output
+    assert kept == 1

@@ -18,6 +18,7 @@ from benchmarks.corpus import hostile_requests
 from src.config import ENVIRONMENT
 from src.ml import threads
 from tests.api.conftest import schema_url
+from tests.api.faults import Outage
 from tests.api.images import b64, written
 from tests.api.test_predictions import store_rows
 from tests.api.test_http import free_port, send_raw
@@ -53,22 +54,23 @@ def wait_for(condition, what: str, seconds: float = 60):
 
 
 @contextmanager
-def gunicorn(env: dict, log: Path):
+def gunicorn(env: dict, log: Path, healthy: bool = True):
     """gunicorn started as the README says, its output in `log`; yields the master process and the
-    base URL once /api/health answers 200."""
+    base URL once /api/health answers 200 (or answers at all, unless `healthy`)."""
     with log.open("w") as output:
         master = subprocess.Popen(GUNICORN, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     base_url = f"http://{env['BIND']}"
 
-    def healthy() -> bool:
+    def answers() -> bool:
         assert master.poll() is None, f"gunicorn exited with {master.returncode}:\n{log.read_text()}"
         try:
-            return requests.get(f"{base_url}/api/health", timeout=5).status_code == 200
+            status = requests.get(f"{base_url}/api/health", timeout=5).status_code
         except requests.ConnectionError:
             return False
+        return status == 200 or not healthy
 
     try:
-        wait_for(healthy, "a healthy /api/health")
+        wait_for(answers, "a healthy /api/health" if healthy else "an answer from /api/health")
         yield master, base_url
     finally:
         master.terminate()
@@ -155,7 +157,7 @@ def test_gunicorn_hooks_clear_at_the_start_and_never_when_a_worker_is_replaced(
     client.post("/api/predict", json={"image": b64(seven)})
     server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
 
-    hooks.on_starting(server)
+    hooks.when_ready(server)
     after_start = client.get("/api/predictions").json["total"]
     at_start, done[:] = list(done), []
     client.post("/api/predict", json={"image": b64(seven)})
@@ -200,3 +202,49 @@ def test_an_export_longer_than_the_workers_timeout_fails_visibly_and_the_worker_
     output = log.read_text()
     assert "WORKER TIMEOUT" not in output
     assert "Export cut off after 1 s" in output
+
+
+def test_a_second_gunicorn_on_a_busy_port_fails_and_changes_nothing(tmp_path, seven):
+    env = environment(tmp_path, RATELIMIT_ENABLED="false", WEB_CONCURRENCY="1", CLEAR_PREDICTIONS_ON_START="true")
+
+    with gunicorn(env, tmp_path / "gunicorn.log") as (_, base_url):
+        requests.post(f"{base_url}/api/predict", json={"image": b64(seven)})
+        second = subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        kept = requests.get(f"{base_url}/api/predictions").json()["total"]
+
+    assert second.returncode != 0
+    assert "Address already in use" in second.stderr
+    assert "Cleared" not in second.stderr
+    assert kept == 1
+
+
+def test_gunicorn_started_while_postgresql_is_down_answers_503_then_prepares_it_once_it_is_back(
+    tmp_path, make_app, postgres_settings, postgres_schema, seven
+):
+    make_app(**postgres_settings).test_client().post("/api/predict", json={"image": b64(seven)})
+    postgres = Outage(5432)
+    postgres.down()
+    env = environment(
+        tmp_path, DATABASE_URL=schema_url(postgres_schema, f"127.0.0.1:{postgres.port}"),
+        RATELIMIT_ENABLED="false", WEB_CONCURRENCY="2", CLEAR_PREDICTIONS_ON_START="true",
+    )
+    log = tmp_path / "gunicorn.log"
+
+    try:
+        with gunicorn(env, log, healthy=False) as (_, base_url):
+            health_while_down = requests.get(f"{base_url}/api/health")
+            while_down = requests.post(f"{base_url}/api/predict", json={"image": b64(seven)})
+            unsaved = requests.post(f"{base_url}/api/predict", json={"image": b64(seven), "save": False})
+            postgres.up()
+            wait_for(lambda: requests.get(f"{base_url}/api/health").status_code == 200, "a healthy service", 30)
+            after = requests.post(f"{base_url}/api/predict", json={"image": b64(written("3"))})
+            listed = requests.get(f"{base_url}/api/predictions").json()
+    finally:
+        postgres.down()
+
+    assert health_while_down.status_code == while_down.status_code == 503
+    assert while_down.headers["Content-Type"] == "application/problem+json"
+    assert unsaved.status_code == 200
+    assert after.status_code == 201
+    assert [item["number"] for item in listed["items"]] == ["3"], "cleared once it was back, before storing"
+    assert log.read_text().count("Cleared 1 stored predictions at start") == 1
