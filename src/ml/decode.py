@@ -18,6 +18,8 @@ from PIL import Image
 from .errors import ImageTooLarge, NotAnImage
 
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
+# Pillow opens a JPEG that carries more pictures after its own (MPF: phones' depth maps, gain maps) as MPO.
+JPEG_FORMATS = ("JPEG", "MPO")
 DEFAULT_MAX_PIXELS = 40_000_000
 MAX_DECODED_BYTES = 64 * 2**20
 """The most memory a decoder may fill with pixels that cannot be decoded at a reduced size (all but JPEG):
@@ -84,12 +86,13 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, working_size: int 
             _check_structure(data)
             image = Image.open(io.BytesIO(data), formats=FORMATS)
             _check_pixels(image, max_pixels)
-            orientation = image.getexif().get(0x0112)
             width = image.width
-            if working_size and image.format == "JPEG" and max(image.size) > working_size:
+            if working_size and image.format in JPEG_FORMATS and max(image.size) > working_size:
                 shrink = working_size / max(image.size)
                 image.draft("L" if image.mode in ("L", "RGB") else None, _scaled(image.size, shrink))
             image.load()
+            # Read once loaded: Pillow turns a TIFF upright itself as it loads it, and drops its orientation.
+            orientation = image.getexif().get(0x0112)
             factor = max(1, max(image.size) // working_size) if working_size else 1
             grey = _grey(image, factor)
             if orientation in UPRIGHT:
@@ -139,7 +142,7 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise _too_large(max_pixels)
     limit = FORMAT_MAX_PIXELS.get(image.format, max_pixels)
-    if image.format != "JPEG":
+    if image.format not in JPEG_FORMATS:
         limit = min(limit, MAX_DECODED_BYTES // _bytes_per_pixel(image.mode))
     if width * height > limit:
         raise ImageTooLarge(

@@ -48,6 +48,22 @@ def test_decode_turns_a_photo_upright_by_its_exif_orientation():
     assert grey[30, 20] < 60 and grey[5, 5] > 200
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+def test_decode_turns_every_format_upright_once(fmt):
+    # A bar at the top left of a 60x40 image stored turned a quarter to the left (orientation 6).
+    upright = np.full((60, 40), 255, np.uint8)
+    upright[5:15, 5:15] = 0
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = Image.fromarray(np.ascontiguousarray(np.rot90(upright))).convert("RGB")
+    data = encoded(stored, fmt, tiffinfo={0x0112: 6}) if fmt == "TIFF" else encoded(stored, fmt, exif=exif, **({"lossless": True} if fmt == "WEBP" else {}))
+
+    grey = decode_image(data)
+
+    assert grey.shape == (60, 40)
+    assert grey[10, 10] < 60 and grey[50, 30] > 200
+
+
 @pytest.mark.parametrize("stroke", [0, 255])
 def test_decode_keeps_strokes_of_a_transparent_canvas_visible(stroke):
     rgba = np.zeros((40, 60, 4), np.uint8)
@@ -184,6 +200,16 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_size_with_boxes_in_its_own_pixels(
         # Within the four pixels each decoded pixel stands for.
         assert abs(box.x - x) <= 4 and abs(box.y - y) <= 4
         assert abs(box.width - width) <= 8 and abs(box.height - height) <= 8
+
+
+def test_a_jpeg_with_more_pictures_after_it_is_read_as_a_jpeg():
+    # Phones append depth maps and gain maps (MPF); Pillow calls such a file MPO.
+    photo = Image.fromarray(np.full((4000, 6000), 255, np.uint8)).convert("RGB")
+    data = encoded(photo, "MPO", save_all=True, append_images=[Image.new("RGB", (600, 400))])
+
+    decoded = decode(data, working_size=1024)
+
+    assert decoded.grey.shape == (1000, 1500) and decoded.scale == 0.25
 
 
 @pytest.mark.parametrize("ink", [0, 255])
