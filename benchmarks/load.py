@@ -221,7 +221,7 @@ class Answer:
     status: int
     """0 when no HTTP answer came: the connection was refused, cut or timed out."""
     sha256: str
-    prediction_id: int | None = None
+    prediction_id: str | None = None
     problem: bool = False
     error: str = ""
 
@@ -346,7 +346,7 @@ class Audit:
 
 def audit(deployment: Deployment, answers: list[Answer]) -> Audit:
     with psycopg.connect(deployment.database_url, connect_timeout=5) as connection:
-        rows = connection.execute("SELECT id, sha256 FROM predictions").fetchall()
+        rows = connection.execute("SELECT public_id, sha256 FROM predictions").fetchall()
     stored = dict(rows)
     acknowledged = {answer.prediction_id: answer.sha256 for answer in answers if answer.status == 201}
     failed = {answer.sha256 for answer in answers if answer.status != 201}

@@ -14,8 +14,7 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
     # evaluation does not load Flask, SQLAlchemy and the rest of the service.
     from flask import Flask
 
-    from src import config, predictions, ratelimit, security, storage, views
-    from src.api import bp as api_bp
+    from src import api, config, predictions, ratelimit, security, storage, views
     from src.api import problems
     from src.api.body import BoundedRequest
 
@@ -46,6 +45,6 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
     ratelimit.init_app(app)
     security.init_app(app)
     problems.init_app(app)
-    app.register_blueprint(api_bp)
+    api.init_app(app)
     app.register_blueprint(views.bp)
     return app

@@ -15,6 +15,7 @@ from PIL import Image
 
 from src import storage
 from src.ml import DigitModel, load_model, recognise
+from src.stored_image import without_metadata
 
 cache = Cache()
 
@@ -42,14 +43,13 @@ class Reading:
     digits: list[dict]
     inputs: bytes
     """The normalised 28x28 uint8 digits, left to right, row-major."""
-    content_type: str
 
 
 @dataclass(frozen=True)
 class Outcome:
     reading: Reading
-    prediction_id: int | None
-    """None when the client asked not to store the prediction."""
+    prediction_id: str | None
+    """The stored prediction's public id; None when the client asked not to store it."""
     cached: bool
     model_version: str
 
@@ -129,11 +129,6 @@ def current_model() -> DigitModel:
     return model
 
 
-def content_type_of(image: bytes) -> str:
-    with Image.open(io.BytesIO(image)) as opened:
-        return opened.get_format_mimetype()
-
-
 def read_image(image: bytes, model: DigitModel) -> Reading:
     recognition = recognise(image, model, max_pixels=current_app.config["MAX_PIXELS"])
     return Reading(
@@ -148,7 +143,6 @@ def read_image(image: bytes, model: DigitModel) -> Reading:
             for found in recognition.digits
         ],
         inputs=b"".join(found.image.tobytes() for found in recognition.digits),
-        content_type=content_type_of(image),
     )
 
 
@@ -156,7 +150,8 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> 
     """Read the digits in encoded image bytes and, if asked, store the prediction.
 
     Identical bytes read by the same model come from the cache; a cached reading is
-    stored like a new one. Nothing is stored for an image that fails.
+    stored like a new one. Nothing is stored for an image that fails, and of one that is read, its
+    pixels without the metadata it came with.
     """
     model = current_model()
     sha256 = hashlib.sha256(image).hexdigest()
@@ -174,9 +169,10 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> 
         )
     prediction_id = None
     if save:
+        stored, content_type = without_metadata(image)
         prediction_id = storage.add_prediction(
-            image=image,
-            content_type=reading.content_type,
+            image=stored,
+            content_type=content_type,
             sha256=sha256,
             inputs=reading.inputs,
             number=reading.number,
@@ -197,7 +193,7 @@ def correct_prediction(prediction: storage.Prediction, label: str | None) -> Non
     """Record the number a person says was written (one digit per digit read), or withdraw it with None."""
     if label is not None and not is_label_for(label, prediction.number):
         raise LabelMismatch(
-            f"Prediction {prediction.id} read {len(prediction.number)} digit(s) ({prediction.number}); "
+            f"Prediction {prediction.public_id} read {len(prediction.number)} digit(s) ({prediction.number}); "
             f"give the true digit for each of them, e.g. {prediction.number!r}, not {label!r}."
         )
     storage.set_label(prediction, label)

@@ -5,6 +5,7 @@ On PostgreSQL a database that is down or stuck fails requests fast, as `Database
 and the service recovers by itself once it answers again, also when it was down at the start."""
 import functools
 import multiprocessing
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import click
 from flask import Flask, abort, current_app
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import JSON, LargeBinary, String, and_, delete, event, func, insert, select
+from sqlalchemy import JSON, LargeBinary, String, and_, delete, event, func, insert, inspect, select, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -61,6 +62,9 @@ class Prediction(db.Model):
     __tablename__ = "predictions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    """The order predictions were stored in; never shown, since it would let anyone count and guess them."""
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    """The id in URLs and answers: random, 128 bits."""
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     image: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     content_type: Mapped[str] = mapped_column(String(32))
@@ -78,7 +82,12 @@ class Prediction(db.Model):
 
 # Built once: building the statement and its key for SQLAlchemy's compiled cache on every call
 # took a fifth of the time an insert takes.
-INSERT_PREDICTION = insert(Prediction).returning(Prediction.id)
+INSERT_PREDICTION = insert(Prediction)
+
+
+def new_public_id() -> str:
+    """22 characters of URL-safe base64: 128 random bits."""
+    return secrets.token_urlsafe(16)
 
 
 def tune_sqlite(dbapi_connection, connection_record) -> None:
@@ -168,6 +177,21 @@ def init_db() -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
         db.metadata.create_all(connection)
+        _add_new_columns(connection)
+
+
+def _add_new_columns(connection) -> None:
+    """Add the columns a table made by an earlier version lacks (nullable), and give its rows public ids."""
+    present = {column["name"] for column in inspect(connection).get_columns(Prediction.__tablename__)}
+    for column in Prediction.__table__.columns:
+        if column.name not in present:
+            kind = column.type.compile(connection.dialect)
+            connection.execute(text(f"ALTER TABLE {Prediction.__tablename__} ADD COLUMN {column.name} {kind}"))
+    if "public_id" not in present:
+        table = Prediction.__table__
+        for (row_id,) in connection.execute(select(table.c.id)).all():
+            connection.execute(table.update().where(table.c.id == row_id).values(public_id=new_public_id()))
+        connection.execute(text(f"CREATE UNIQUE INDEX ix_predictions_public_id ON {table.name} (public_id)"))
 
 
 def needs_database(function):
@@ -257,24 +281,25 @@ def ping() -> None:
 
 
 @needs_database
-def add_prediction(**columns) -> int:
-    """Store one prediction; return its id.
+def add_prediction(**columns) -> str:
+    """Store one prediction; return its public id.
 
     One INSERT in autocommit mode: a single statement is atomic on its own, and the transaction
     around it (BEGIN, then COMMIT) would cost two more round trips to the database on the path
     every prediction takes.
     """
+    public_id = new_public_id()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(INSERT_PREDICTION, columns).scalar_one()
+        connection.execute(INSERT_PREDICTION, {**columns, "public_id": public_id})
+    return public_id
 
 
 @needs_database
-def get_prediction(prediction_id: int) -> Prediction:
-    missing = f"There is no prediction {prediction_id}; it may have been deleted."
-    if prediction_id > MAX_ID:
-        # The database would refuse the number before it could say that no row has it.
-        abort(404, description=missing)
-    return db.get_or_404(Prediction, prediction_id, description=missing)
+def get_prediction(public_id: str) -> Prediction:
+    prediction = db.session.execute(select(Prediction).where(Prediction.public_id == public_id)).scalar_one_or_none()
+    if prediction is None:
+        abort(404, description=f"There is no prediction {public_id}; it may have been deleted.")
+    return prediction
 
 
 @needs_database

@@ -65,7 +65,7 @@ def check_documented(app: Flask, response) -> None:
     except HTTPException:
         documented, pointer = DOCUMENT["components"]["responses"]["NotFound"], "/components/responses/NotFound"
     else:
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule)
         responses = DOCUMENT["paths"][path][request.method.lower()]["responses"]
         status = str(response.status_code)
         assert status in responses, f"{request.method} {path} answered {status}, which the OpenAPI document omits"

@@ -1,4 +1,4 @@
-"""Who may change stored predictions: the client that made one (a signed session cookie)
+"""Who may see and change stored predictions: the client that made one (a signed session cookie)
 or whoever holds the admin token."""
 import hmac
 import secrets
@@ -43,6 +43,6 @@ def require_maker_or_admin(prediction: Prediction) -> None:
     if prediction.client_id and _same(session.get("client_id", ""), prediction.client_id):
         return
     raise Forbidden(
-        f"Only the client that made prediction {prediction.id} (the same browser, or curl with its cookie jar) "
-        "or the admin token may correct it."
+        f"Only the client that made prediction {prediction.public_id} (the same browser, or curl with its cookie "
+        "jar) or the admin token may see, correct or delete it."
     )

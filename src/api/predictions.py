@@ -24,7 +24,7 @@ def timestamp(moment: datetime | None) -> str | None:
 
 def prediction_json(prediction: storage.Prediction) -> dict:
     return {
-        "id": prediction.id,
+        "id": prediction.public_id,
         "created_at": timestamp(prediction.created_at),
         "number": prediction.number,
         "digits": prediction.digits,
@@ -34,8 +34,8 @@ def prediction_json(prediction: storage.Prediction) -> dict:
         "sha256": prediction.sha256,
         "label": prediction.label,
         "labelled_at": timestamp(prediction.labelled_at),
-        "image_url": url_for("api.prediction_image", prediction_id=prediction.id),
-        "input_url": url_for("api.prediction_input", prediction_id=prediction.id),
+        "image_url": url_for("api.prediction_image", prediction_id=prediction.public_id),
+        "input_url": url_for("api.prediction_input", prediction_id=prediction.public_id),
     }
 
 
@@ -97,31 +97,36 @@ class PredictionList(Resource):
         return {"deleted": storage.clear_predictions()}
 
 
-class PredictionItem(Resource):
-    def get(self, prediction_id: int):
-        return prediction_json(storage.get_prediction(prediction_id))
+def own_prediction(prediction_id: str) -> storage.Prediction:
+    """A stored prediction, for the client that made it or the admin token only."""
+    prediction = storage.get_prediction(prediction_id)
+    require_maker_or_admin(prediction)
+    return prediction
 
-    def patch(self, prediction_id: int):
-        prediction = storage.get_prediction(prediction_id)
-        require_maker_or_admin(prediction)
+
+class PredictionItem(Resource):
+    def get(self, prediction_id: str):
+        return prediction_json(own_prediction(prediction_id))
+
+    def patch(self, prediction_id: str):
+        prediction = own_prediction(prediction_id)
         correct_prediction(prediction, json_body("LabelRequest")["label"])
         return prediction_json(prediction)
 
-    def delete(self, prediction_id: int):
-        require_admin()
-        storage.delete_prediction(storage.get_prediction(prediction_id))
+    def delete(self, prediction_id: str):
+        storage.delete_prediction(own_prediction(prediction_id))
         return Response(status=204)
 
 
 class PredictionImage(Resource):
-    def get(self, prediction_id: int):
-        prediction = storage.get_prediction(prediction_id)
+    def get(self, prediction_id: str):
+        prediction = own_prediction(prediction_id)
         return Response(prediction.image, mimetype=prediction.content_type)
 
 
 class PredictionInput(Resource):
-    def get(self, prediction_id: int):
-        return Response(input_png(storage.get_prediction(prediction_id)), mimetype="image/png")
+    def get(self, prediction_id: str):
+        return Response(input_png(own_prediction(prediction_id)), mimetype="image/png")
 
 
 class ExportTooLong(RuntimeError):

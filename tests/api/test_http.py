@@ -41,7 +41,7 @@ def test_the_readme_shows_a_curl_example_for_every_endpoint():
     examples = [curl_operation(command) for command in readme_curl_commands()]
 
     for path, operations in DOCUMENT["paths"].items():
-        pattern = re.compile(re.sub(r"\\\{\w+\\\}", r"[0-9]+", re.escape(path)))
+        pattern = re.compile(re.sub(r"\\\{\w+\\\}", r"\\$ID", re.escape(path)))
         for method in operations.keys() & {"get", "post", "patch", "delete"}:
             shown = any(m == method and pattern.fullmatch(p) for m, p in examples)
             assert shown, f"no README example of {method} {path}"
@@ -57,6 +57,8 @@ def test_the_readme_curl_examples_work_as_written(app, tmp_path):
     answers = []
     with serving(app) as base_url:
         for command in readme_curl_commands():
+            if answers:
+                environment["ID"] = answers[0][2]["id"]  # as the README says: the first answer's
             run = subprocess.run(
                 ["bash", "-c", command.replace(README_URL, base_url)],
                 cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60,
@@ -69,11 +71,11 @@ def test_the_readme_curl_examples_work_as_written(app, tmp_path):
 
     first_command, _, first = answers[0]
     assert first["number"] == "2024", "the README shows examples/2024.png read as 2024"
-    assert (tmp_path / "prediction-1.png").read_bytes() == (ROOT / "examples" / "2024.png").read_bytes()
+    assert (tmp_path / "prediction.png").read_bytes() == (ROOT / "examples" / "2024.png").read_bytes()
     assert (tmp_path / "digits.csv").read_text().startswith("label,pixel0,")
     assert (tmp_path / "digits-idx.zip").read_bytes()[:2] == b"PK"
     corrected = [answer for command, _, answer in answers if "PATCH" in command]
-    assert [answer["label"] for answer in corrected] == ["2024", "7"]
+    assert [answer["label"] for answer in corrected] == ["2024", "2025"]
 
 
 def test_predict_and_correct_over_http_with_the_session_cookie(live_server, seven):

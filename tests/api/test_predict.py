@@ -16,9 +16,9 @@ def stored_count(app) -> int:
         return db.session.scalar(select(func.count()).select_from(Prediction))
 
 
-def stored(app, prediction_id: int) -> dict:
+def stored(app, prediction_id: str) -> dict:
     with app.app_context():
-        prediction = db.session.get(Prediction, prediction_id)
+        prediction = db.session.execute(select(Prediction).where(Prediction.public_id == prediction_id)).scalar_one()
         return {column.name: getattr(prediction, column.name) for column in Prediction.__table__.columns}
 
 

@@ -1,7 +1,8 @@
 """Stored predictions over the API: listing, one prediction and its images, corrections, deletion,
-the dataset export and the statistics."""
+the dataset export and the statistics; what is stored of an upload, and who may read it."""
 import csv
 import io
+import re
 import struct
 import zipfile
 from datetime import datetime
@@ -9,11 +10,12 @@ from datetime import datetime
 import numpy as np
 import pytest
 import requests
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from sqlalchemy import insert
 
-from src.ml import recognise
-from src.storage import Prediction, db
+from benchmarks.corpus import encoded, photo_with_location
+from src.ml import decode_image, recognise
+from src.storage import Prediction, db, new_public_id
 from tests.api.images import b64, written
 from tests.conftest import ADMIN_TOKEN, serving
 
@@ -104,14 +106,17 @@ def test_a_prediction_is_shown_with_links_to_its_images(client, three):
     assert shown["input_url"] == f"/api/predictions/{prediction['id']}/input.png"
 
 
+MISSING = "A" * 22
+
+
 @pytest.mark.parametrize(
     "method, path",
     [
-        ("GET", "/api/predictions/99"),
-        ("GET", "/api/predictions/99/image"),
-        ("GET", "/api/predictions/99/input.png"),
-        ("PATCH", "/api/predictions/99"),
-        ("DELETE", "/api/predictions/99"),
+        ("GET", f"/api/predictions/{MISSING}"),
+        ("GET", f"/api/predictions/{MISSING}/image"),
+        ("GET", f"/api/predictions/{MISSING}/input.png"),
+        ("PATCH", f"/api/predictions/{MISSING}"),
+        ("DELETE", f"/api/predictions/{MISSING}"),
     ],
 )
 def test_a_missing_prediction_is_404(client, method, path):
@@ -119,7 +124,7 @@ def test_a_missing_prediction_is_404(client, method, path):
 
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
-    assert response.json["detail"] == "There is no prediction 99; it may have been deleted."
+    assert response.json["detail"] == f"There is no prediction {MISSING}; it may have been deleted."
 
 
 @pytest.mark.parametrize(
@@ -166,7 +171,7 @@ def test_another_client_may_not_correct_it(app, three):
 
     assert response.status_code == wrong_token.status_code == 403
     assert "Only the client that made prediction" in response.json["detail"]
-    assert stranger.get(f"/api/predictions/{three[0]['id']}").json["label"] is None
+    assert stranger.get(f"/api/predictions/{three[0]['id']}", headers=ADMIN).json["label"] is None
 
 
 def test_the_admin_token_may_correct_any_prediction(app, three):
@@ -212,28 +217,33 @@ def test_a_correction_can_be_withdrawn(client, three):
     assert (response.json["label"], response.json["labelled_at"]) == (None, None)
 
 
-def test_deleting_is_refused_without_a_configured_admin_token(make_app, seven):
+def test_deleting_everything_is_refused_without_a_configured_admin_token(make_app, seven):
     app = make_app(ADMIN_TOKEN=None)
     client = app.test_client()
-    prediction = predict(client, seven)
+    predict(client, seven)
 
-    one = client.delete(f"/api/predictions/{prediction['id']}", headers={"Authorization": "Bearer anything"})
-    every = client.delete("/api/predictions")
+    every = client.delete("/api/predictions", headers={"Authorization": "Bearer anything"})
 
-    assert one.status_code == every.status_code == 403
-    assert one.json["detail"] == "Deleting is disabled: the service has no ADMIN_TOKEN configured."
-    assert client.get("/api/predictions").json["total"] == 1
+    assert every.status_code == 403
+    assert every.json["detail"] == "Deleting is disabled: the service has no ADMIN_TOKEN configured."
+    assert client.get(f"/api/predictions", headers=ADMIN).json["total"] == 1
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer guess"}, {"Authorization": f"Basic {ADMIN_TOKEN}"}])
-def test_deleting_without_the_admin_token_is_401(client, three, headers):
-    one = client.delete(f"/api/predictions/{three[0]['id']}", headers=headers)
+def test_deleting_everything_without_the_admin_token_is_401(client, three, headers):
     every = client.delete("/api/predictions", headers=headers)
 
-    assert one.status_code == every.status_code == 401
-    assert one.headers["WWW-Authenticate"].startswith("Bearer")
-    assert "Authorization: Bearer <token>" in one.json["detail"]
-    assert client.get("/api/predictions").json["total"] == 3
+    assert every.status_code == 401
+    assert every.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "Authorization: Bearer <token>" in every.json["detail"]
+    assert client.get("/api/predictions", headers=ADMIN).json["total"] == 3
+
+
+def test_the_client_that_made_a_prediction_deletes_it(client, three):
+    response = client.delete(f"/api/predictions/{three[0]['id']}")
+
+    assert response.status_code == 204
+    assert client.get(f"/api/predictions/{three[0]['id']}").status_code == 404
 
 
 def test_the_admin_deletes_one_prediction(client, three):
@@ -339,7 +349,7 @@ def store_rows(app, rows: list[dict]) -> None:
     """Rows written straight to the table, as an older version or another program may have left them."""
     defaults = {"image": b"", "content_type": "image/png", "sha256": "0" * 64, "digits": [], "model_version": "m", "source": "api"}
     with app.app_context():
-        db.session.execute(insert(Prediction), [{**defaults, **row} for row in rows])
+        db.session.execute(insert(Prediction), [{**defaults, "public_id": new_public_id(), **row} for row in rows])
         db.session.commit()
 
 
@@ -382,3 +392,89 @@ def test_an_export_that_outlasts_its_time_fails_where_the_client_sees_it(make_ap
 
     assert response.status_code == 200
     assert after.status_code == 200, "the service goes on"
+
+
+# Privacy: what is stored of an upload, who may read it, and ids nobody can guess.
+
+
+def exif_with_location(orientation: int = 1) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "PhoneMaker", "Phone 12", orientation
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (48.0, 51.0, 29.0), "E", (2.0, 17.0, 40.0)
+    return exif
+
+
+def canvas(text: str = "7") -> Image.Image:
+    return Image.open(io.BytesIO(written(text))).convert("RGB")
+
+
+def png_with_metadata() -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "PhoneMaker, rue de Rivoli")
+    return encoded(canvas(), "PNG", pnginfo=info, exif=exif_with_location())
+
+
+UPLOADS_WITH_METADATA = {
+    "JPEG": (lambda: photo_with_location((400, 300)), "image/jpeg"),
+    "PNG": (png_with_metadata, "image/png"),
+    "WebP": (lambda: encoded(canvas(), "WEBP", exif=exif_with_location(), xmp=b"<x>PhoneMaker</x>", lossless=True), "image/webp"),
+    "GIF": (lambda: encoded(canvas().convert("P"), "GIF", comment=b"PhoneMaker"), "image/png"),
+    "TIFF": (lambda: encoded(canvas(), "TIFF", tiffinfo={0x010F: "PhoneMaker", 0x010E: "rue de Rivoli"}), "image/png"),
+}
+
+
+@pytest.mark.parametrize("image_format", UPLOADS_WITH_METADATA)
+def test_an_upload_is_stored_without_its_metadata_and_with_its_pixels(app, client, image_format):
+    build, content_type = UPLOADS_WITH_METADATA[image_format]
+    upload = build()
+    assert b"PhoneMaker" in upload
+
+    prediction = client.post("/api/predict", data={"image": (io.BytesIO(upload), "upload")}).json
+    stored = client.get(f"/api/predictions/{prediction['id']}/image")
+
+    assert stored.mimetype == content_type
+    assert b"PhoneMaker" not in stored.data and b"Rivoli" not in stored.data
+    kept = Image.open(io.BytesIO(stored.data))
+    assert dict(kept.getexif()) in ({}, {0x0112: 1})
+    assert kept.getexif().get_ifd(0x8825) == {}
+    assert np.array_equal(decode_image(stored.data), decode_image(upload))
+
+
+def test_a_photos_orientation_is_all_that_is_kept_of_its_exif(client):
+    photo = encoded(canvas().transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif_with_location(orientation=6))
+
+    prediction = client.post("/api/predict", data={"image": (io.BytesIO(photo), "photo.jpg")}).json
+    kept = Image.open(io.BytesIO(client.get(f"/api/predictions/{prediction['id']}/image").data))
+
+    assert dict(kept.getexif()) == {0x0112: 6}
+    assert prediction["number"] == "7"
+
+
+@pytest.mark.parametrize("path", ["", "/image", "/input.png"])
+def test_only_the_client_that_made_a_prediction_or_the_admin_may_read_it(app, client, three, path):
+    url = f"/api/predictions/{three[0]['id']}{path}"
+
+    by_maker, by_admin = client.get(url), app.test_client().get(url, headers=ADMIN)
+    by_stranger = app.test_client().get(url)
+
+    assert by_maker.status_code == by_admin.status_code == 200
+    assert by_maker.data == by_admin.data
+    assert by_stranger.status_code == 403
+    assert by_stranger.mimetype == "application/problem+json"
+    assert "Only the client that made prediction" in by_stranger.json["detail"]
+
+
+def test_another_client_may_not_delete_it(app, client, three):
+    response = app.test_client().delete(f"/api/predictions/{three[0]['id']}")
+
+    assert response.status_code == 403
+    assert client.get(f"/api/predictions/{three[0]['id']}").status_code == 200
+
+
+def test_prediction_ids_cannot_be_guessed_or_counted(client, seven):
+    ids = [predict(client, seven)["id"] for _ in range(20)]
+
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", prediction_id) for prediction_id in ids)
+    assert len(set(ids)) == 20
+    assert client.get("/api/predictions/1", headers=ADMIN).status_code == 404

@@ -3,6 +3,7 @@ PostgreSQL (127.0.0.1:5432, database `test`), with the cache shared through Redi
 tables created by several processes at once, and PostgreSQL or Redis going away and coming back."""
 import csv
 import io
+import json
 import logging
 import threading
 import time
@@ -12,11 +13,11 @@ import psycopg
 import pytest
 import requests
 from flask.testing import FlaskClient
-from sqlalchemy import inspect, text
+from sqlalchemy import Column, MetaData, Table, inspect, text
 from sqlalchemy.exc import DisconnectionError
 
 from src import storage
-from src.storage import db
+from src.storage import Prediction, db
 from tests.api.conftest import POSTGRES_URL, schema_url
 from tests.api.faults import Outage
 from tests.api.images import b64, written
@@ -85,13 +86,14 @@ def test_the_storage_cycle(database, seven, number_2024):
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
-def test_an_id_beyond_what_the_table_holds_is_404_not_a_database_error(database, method):
+@pytest.mark.parametrize("prediction_id", ["2147483648", "A" * 22, "%27%20OR%201%3D1%20--%20x", "A" * 21 + "%00"])
+def test_an_id_that_is_not_one_of_the_services_is_404_not_a_database_error(database, method, prediction_id):
     _, app = database
 
-    response = app.test_client().open("/api/predictions/2147483648", method=method, json={"label": "7"}, headers=ADMIN)
+    response = app.test_client().open(f"/api/predictions/{prediction_id}", method=method, json={"label": "7"}, headers=ADMIN)
 
     assert response.status_code == 404
-    assert response.json["detail"] == "There is no prediction 2147483648; it may have been deleted."
+    assert response.mimetype == "application/problem+json"
 
 
 @pytest.mark.parametrize("page", [2**31 - 1, 2**80])
@@ -310,3 +312,34 @@ def test_a_cache_that_goes_down_is_logged_once_and_again_when_it_is_back(make_ap
     assert messages[0].startswith("The cache is down (ConnectionError")
     assert messages[1].startswith("The cache is back after")
     assert [response.json["cached"] for response in repeats] == [True, True]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_table_made_by_the_previous_version_gets_the_new_columns_and_its_rows_ids(request, make_app, seven, backend):
+    settings = request.getfixturevalue("postgres_settings") if backend == "postgresql" else {}
+    app = make_app(create_tables=False, **settings)
+    # The table as the version before random ids made it: the same columns but public_id.
+    old = MetaData()
+    columns = [column for column in Prediction.__table__.columns if column.name != "public_id"]
+    Table("predictions", old, *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in columns))
+    digits = json.dumps([{"digit": 7, "confidence": 0.9, "probabilities": [0.0] * 7 + [0.9, 0.1, 0.0], "box": {"x": 0, "y": 0, "width": 1, "height": 1}}])
+    with app.app_context():
+        old.create_all(db.engine)
+        db.session.execute(
+            text(
+                "INSERT INTO predictions (created_at, image, content_type, sha256, inputs, number, digits, model_version, source) "
+                "VALUES (:now, :image, 'image/png', :sha, :inputs, '7', :digits, 'old', 'api')"
+            ),
+            [{"now": storage.utc_now(), "image": seven, "sha": "0" * 64, "inputs": bytes(784), "digits": digits}] * 2,
+        )
+        db.session.commit()
+
+    with app.app_context():
+        storage.init_db()
+    client = app.test_client()
+    listed = client.get("/api/predictions", headers=ADMIN).json["items"]
+    added = client.post("/api/predict", json={"image": b64(seven)})
+
+    assert len(listed) == 2 and len({item["id"] for item in listed}) == 2
+    assert client.get(f"/api/predictions/{listed[0]['id']}", headers=ADMIN).json["number"] == "7"
+    assert added.status_code == 201

@@ -29,7 +29,7 @@ export function listPredictions({ page, perPage, digit }) {
 }
 
 export function correctPrediction(id, label) {
-  return sendJson("PATCH", `/api/predictions/${id}`, { label });
+  return sendJson("PATCH", `/api/predictions/${encodeURIComponent(id)}`, { label });
 }
 
 export function modelCard() {
@@ -37,7 +37,7 @@ export function modelCard() {
 }
 
 export function modelInputUrl(id) {
-  return `/api/predictions/${id}/input.png`;
+  return `/api/predictions/${encodeURIComponent(id)}/input.png`;
 }
 
 export function wasAborted(xhr) {

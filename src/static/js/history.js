@@ -142,7 +142,7 @@ export class History {
     const $error = $item.find(".correction__error");
     const label = $item.find(".correction select").map((_, select) => select.value).get().join("");
     $item.find(".correction button").prop("disabled", true);
-    correctPrediction($item.data("id"), label)
+    correctPrediction($item.attr("data-id"), label)
       .done((prediction) => {
         const $updated = this.item(prediction);
         $item.replaceWith($updated);
