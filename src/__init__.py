@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def create_app(test_config: dict | None = None, *, production: bool = False) -> "Flask":
@@ -13,6 +14,7 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
     # Imported here, as in Flask's tutorial, so that importing the engine (`src.ml`) for training or
     # evaluation does not load Flask, SQLAlchemy and the rest of the service.
     from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
     from src import api, config, predictions, ratelimit, security, storage, views
     from src.api import problems
@@ -40,6 +42,9 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
 
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     storage.init_app(app)
     predictions.init_app(app)
     ratelimit.init_app(app)

@@ -24,6 +24,16 @@ def defaults(instance_path: str) -> dict:
         "MAX_PIXELS": DEFAULT_MAX_PIXELS,
         "ADMIN_TOKEN": None,
         "CLEAR_PREDICTIONS_ON_START": True,
+        # Stored predictions older than this many days, and all but the newest this many, are deleted
+        # as new ones are stored (0: no limit).
+        "RETENTION_DAYS": 30,
+        "RETENTION_PREDICTIONS": 100_000,
+        # What one client address may store in an hour (0: no limit); saving past it is a 429 problem.
+        "QUOTA_PREDICTIONS_PER_HOUR": 1000,
+        "QUOTA_BYTES_PER_HOUR": 100_000_000,
+        # How many reverse proxies (nginx) stand in front: the client's address and scheme are then taken
+        # from the X-Forwarded-For and X-Forwarded-Proto headers the nearest of them sets.
+        "TRUSTED_PROXIES": 0,
         "MODEL_PATH": DEFAULT_MODEL_PATH,
         # Below gunicorn's worker timeout (gunicorn.conf.py), so that an export too long to finish fails
         # where the client sees it, before the worker is killed.
@@ -67,6 +77,11 @@ ENVIRONMENT = {
     "MAX_PIXELS": int,
     "ADMIN_TOKEN": str,
     "CLEAR_PREDICTIONS_ON_START": boolean,
+    "RETENTION_DAYS": int,
+    "RETENTION_PREDICTIONS": int,
+    "QUOTA_PREDICTIONS_PER_HOUR": int,
+    "QUOTA_BYTES_PER_HOUR": int,
+    "TRUSTED_PROXIES": int,
     "MODEL_PATH": str,
     "EXPORT_TIMEOUT": float,
     "RATELIMIT_ENABLED": boolean,

@@ -2,11 +2,13 @@
 the engine read cached by image content and model version."""
 import dataclasses
 import hashlib
+import hmac
 import io
 import re
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from flask import Flask, current_app
@@ -33,6 +35,14 @@ class LabelMismatch(Exception):
 
 class ModelUnavailable(Exception):
     """The model file could not be loaded when the service started."""
+
+
+class QuotaExceeded(Exception):
+    """A client address has stored as much in the last hour as it may."""
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,25 @@ class CacheInUse:
                 self.down_since = None
 
 
+class Retention:
+    """Deletes expired predictions as new ones are stored, at most every `interval` seconds per process:
+    no cron job to set up, and the cost of a sweep is spread thin."""
+
+    interval = 10.0
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.last_sweep: float | None = None
+        self.lock = threading.Lock()
+
+    def sweep_if_due(self) -> None:
+        with self.lock:
+            if self.last_sweep is not None and time.monotonic() - self.last_sweep < self.interval:
+                return
+            self.last_sweep = time.monotonic()
+        storage.delete_expired(self.app.config)
+
+
 def init_app(app: Flask) -> None:
     if app.config["CACHE_TYPE"] == "RedisCache" and not app.config.get("CACHE_OPTIONS"):
         # Seconds, not the client's default of waiting for ever, for a Redis that stops answering.
@@ -112,6 +141,7 @@ def init_app(app: Flask) -> None:
     else:
         cache.init_app(app)
     app.extensions["cache_in_use"] = CacheInUse(app)
+    app.extensions["retention"] = Retention(app)
     path = app.config["MODEL_PATH"]
     try:
         app.extensions["digit_model"] = load_model(path)
@@ -146,7 +176,29 @@ def read_image(image: bytes, model: DigitModel) -> Reading:
     )
 
 
-def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> Outcome:
+def address_key(address: str | None) -> str:
+    """What is stored of a client's address: a hash keyed with the secret key, enough to count by."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, (address or "").encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def check_quota(address: str) -> None:
+    per_hour, bytes_per_hour = current_app.config["QUOTA_PREDICTIONS_PER_HOUR"], current_app.config["QUOTA_BYTES_PER_HOUR"]
+    if not per_hour and not bytes_per_hour:
+        return
+    hour_ago = storage.utc_now() - timedelta(hours=1)
+    count, size, first = storage.stored_since(address, hour_ago)
+    if (per_hour and count >= per_hour) or (bytes_per_hour and size >= bytes_per_hour):
+        limits = [f"{per_hour:,} predictions" if per_hour else "", f"{bytes_per_hour:,} bytes" if bytes_per_hour else ""]
+        raise QuotaExceeded(
+            f"This client has stored {count:,} predictions ({size:,} bytes of images) in the last hour, as much as "
+            f"it may ({' or '.join(limit for limit in limits if limit)} an hour); retry after the time given, "
+            "or read images without storing them (save: false).",
+            retry_after=max(1, int((first - hour_ago).total_seconds()) + 1),
+        )
+
+
+def predict(image: bytes, *, save: bool, source: str, client_id: str | None, client_address: str | None = None) -> Outcome:
     """Read the digits in encoded image bytes and, if asked, store the prediction.
 
     Identical bytes read by the same model come from the cache; a cached reading is
@@ -154,6 +206,9 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> 
     pixels without the metadata it came with.
     """
     model = current_model()
+    if save:
+        address = address_key(client_address)
+        check_quota(address)
     sha256 = hashlib.sha256(image).hexdigest()
     key = f"reading:{model.version}:{sha256}"
     # The cache only saves time: when it is down, read the image again (/api/health reports it).
@@ -180,7 +235,9 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> 
             model_version=model.version,
             source=source,
             client_id=client_id,
+            client_address=address,
         )
+        current_app.extensions["retention"].sweep_if_due()
     return Outcome(reading=reading, prediction_id=prediction_id, cached=cached, model_version=model.version)
 
 

@@ -9,14 +9,14 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from select import POLLIN, poll
 
 import click
 from flask import Flask, abort, current_app
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import JSON, LargeBinary, String, and_, delete, event, func, insert, inspect, select, text
+from sqlalchemy import JSON, Index, LargeBinary, String, and_, delete, event, func, insert, inspect, select, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -60,12 +60,13 @@ class Prediction(db.Model):
     """One image a client sent and what the model read in it, with a person's correction if given."""
 
     __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_client_address_created_at", "client_address", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     """The order predictions were stored in; never shown, since it would let anyone count and guess them."""
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     """The id in URLs and answers: random, 128 bits."""
-    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
     image: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     content_type: Mapped[str] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))
@@ -76,6 +77,8 @@ class Prediction(db.Model):
     model_version: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16))
     client_id: Mapped[str | None] = mapped_column(String(64))
+    client_address: Mapped[str | None] = mapped_column(String(32))
+    """A keyed hash of the address the prediction came from: what a client's quota counts by."""
     label: Mapped[str | None] = mapped_column(String)
     labelled_at: Mapped[datetime | None]
 
@@ -187,11 +190,13 @@ def _add_new_columns(connection) -> None:
         if column.name not in present:
             kind = column.type.compile(connection.dialect)
             connection.execute(text(f"ALTER TABLE {Prediction.__tablename__} ADD COLUMN {column.name} {kind}"))
+    table = Prediction.__table__
     if "public_id" not in present:
-        table = Prediction.__table__
         for (row_id,) in connection.execute(select(table.c.id)).all():
             connection.execute(table.update().where(table.c.id == row_id).values(public_id=new_public_id()))
         connection.execute(text(f"CREATE UNIQUE INDEX ix_predictions_public_id ON {table.name} (public_id)"))
+    for index in table.indexes:
+        index.create(connection, checkfirst=True)
 
 
 def needs_database(function):
@@ -227,6 +232,8 @@ def prepare_database(app: Flask) -> None:
             init_db()
             if app.config["CLEAR_PREDICTIONS_ON_START"]:
                 app.logger.info("Cleared %d stored predictions at start", _delete_predictions())
+            else:
+                delete_expired(app.config)
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -292,6 +299,32 @@ def add_prediction(**columns) -> str:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(INSERT_PREDICTION, {**columns, "public_id": public_id})
     return public_id
+
+
+@needs_database
+def stored_since(client_address: str, since: datetime) -> tuple[int, int, datetime | None]:
+    """How many predictions a client address stored since `since`, their images' bytes, and when the
+    first of them was stored."""
+    count, size, first = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(func.length(Prediction.image)), 0), func.min(Prediction.created_at))
+        .where(Prediction.client_address == client_address, Prediction.created_at >= since)
+    ).one()
+    return int(count), int(size), first
+
+
+def delete_expired(settings) -> int:
+    """Delete the predictions older than RETENTION_DAYS, and all but the newest RETENTION_PREDICTIONS
+    (0: no limit); how many went."""
+    days, keep = settings["RETENTION_DAYS"], settings["RETENTION_PREDICTIONS"]
+    deleted = 0
+    if days:
+        older_than = utc_now() - timedelta(days=days)
+        deleted += db.session.execute(delete(Prediction).where(Prediction.created_at < older_than)).rowcount
+    if keep:
+        newest_dropped = select(Prediction.id).order_by(Prediction.id.desc()).offset(keep).limit(1).scalar_subquery()
+        deleted += db.session.execute(delete(Prediction).where(Prediction.id <= newest_dropped)).rowcount
+    db.session.commit()
+    return deleted
 
 
 @needs_database

@@ -58,7 +58,11 @@ class Predict(Resource):
         started = time.perf_counter()
         upload = read_upload()
         outcome = predict(
-            upload.image, save=upload.save, source=upload.source, client_id=client_id() if upload.save else None
+            upload.image,
+            save=upload.save,
+            source=upload.source,
+            client_id=client_id() if upload.save else None,
+            client_address=request.remote_addr,
         )
         body = {
             "id": outcome.prediction_id,

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.http import HTTP_STATUS_CODES
 
 from src.ml import ImageTooLarge, NotAnImage
-from src.predictions import LabelMismatch, ModelUnavailable, NoDigitFound
+from src.predictions import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
 from src.storage import DatabaseUnavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -55,7 +55,12 @@ def domain_problem(status: int, error: Exception) -> Response:
     return problem(status, str(error))
 
 
+def quota_problem(error: QuotaExceeded) -> Response:
+    return problem(429, str(error), {"Retry-After": str(error.retry_after)})
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, http_problem)
+    app.register_error_handler(QuotaExceeded, quota_problem)
     for error_class, status in DOMAIN_ERRORS.items():
         app.register_error_handler(error_class, partial(domain_problem, status))

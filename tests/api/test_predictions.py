@@ -347,7 +347,8 @@ def test_a_label_of_anything_but_one_ascii_digit_per_digit_read_is_refused(clien
 
 def store_rows(app, rows: list[dict]) -> None:
     """Rows written straight to the table, as an older version or another program may have left them."""
-    defaults = {"image": b"", "content_type": "image/png", "sha256": "0" * 64, "digits": [], "model_version": "m", "source": "api"}
+    digit = {"digit": 0, "confidence": 1.0, "probabilities": [1.0] + [0.0] * 9, "box": {"x": 0, "y": 0, "width": 1, "height": 1}}
+    defaults = {"image": b"", "content_type": "image/png", "sha256": "0" * 64, "digits": [digit], "model_version": "m", "source": "api"}
     with app.app_context():
         db.session.execute(insert(Prediction), [{**defaults, "public_id": new_public_id(), **row} for row in rows])
         db.session.commit()

@@ -1,0 +1,89 @@
+"""Storage has limits: what one client address may store in an hour, how long predictions are kept and
+how many, without a cron job; and, behind a proxy, the client's own address counts."""
+from datetime import timedelta
+
+import pytest
+
+from benchmarks.corpus import padded_png
+from src import storage
+from tests.api.images import b64, written
+from tests.api.test_predictions import store_rows
+from tests.conftest import ADMIN_TOKEN
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def from_address(address: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def stored_numbers(app) -> list[str]:
+    return [item["number"] for item in app.test_client().get("/api/predictions?per_page=100", headers=ADMIN).json["items"]]
+
+
+def test_a_client_past_its_hourly_quota_of_predictions_gets_a_429_problem(make_app, seven):
+    app = make_app(QUOTA_PREDICTIONS_PER_HOUR=3)
+    client, new_session = app.test_client(), app.test_client()
+
+    stored = [client.post("/api/predict", json={"image": b64(seven)}, **from_address("192.0.2.1")) for _ in range(3)]
+    refused = client.post("/api/predict", json={"image": b64(seven)}, **from_address("192.0.2.1"))
+    without_cookie = new_session.post("/api/predict", json={"image": b64(seven)}, **from_address("192.0.2.1"))
+    unsaved = client.post("/api/predict", json={"image": b64(seven), "save": False}, **from_address("192.0.2.1"))
+    other_address = client.post("/api/predict", json={"image": b64(seven)}, **from_address("192.0.2.2"))
+
+    assert [response.status_code for response in stored] == [201] * 3
+    assert refused.status_code == without_cookie.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert "has stored 3 predictions" in refused.json["detail"] and "save: false" in refused.json["detail"]
+    assert 3500 < int(refused.headers["Retry-After"]) <= 3601
+    assert (unsaved.status_code, other_address.status_code) == (200, 201)
+    assert len(stored_numbers(app)) == 4
+
+
+def test_a_client_past_its_hourly_quota_of_bytes_gets_a_429_problem(make_app, seven):
+    app = make_app(QUOTA_BYTES_PER_HOUR=2 * len(seven))
+    client = app.test_client()
+
+    statuses = [client.post("/api/predict", json={"image": b64(seven)}).status_code for _ in range(3)]
+
+    assert statuses == [201, 201, 429]
+
+
+def test_padding_in_an_upload_is_not_stored(app, client, seven):
+    padded = padded_png(seven, 9_000_000)
+
+    prediction = client.post("/api/predict", data=padded, content_type="image/png").json
+
+    assert client.get(f"/api/predictions/{prediction['id']}/image").data == seven
+
+
+def test_predictions_older_than_the_retention_are_deleted_as_new_ones_are_stored(make_app, seven):
+    app = make_app(RETENTION_DAYS=30)
+    old, recent = storage.utc_now() - timedelta(days=31), storage.utc_now() - timedelta(days=29)
+    store_rows(app, [{"number": "1", "inputs": bytes(784), "created_at": old}] * 3)
+    store_rows(app, [{"number": "2", "inputs": bytes(784), "created_at": recent}])
+
+    app.test_client().post("/api/predict", json={"image": b64(seven)})
+
+    assert stored_numbers(app) == ["7", "2"]
+
+
+def test_only_the_newest_predictions_are_kept_past_the_retention_count(make_app, seven):
+    app = make_app(RETENTION_PREDICTIONS=5)
+    store_rows(app, [{"number": str(digit), "inputs": bytes(784)} for digit in range(9)])
+
+    app.test_client().post("/api/predict", json={"image": b64(seven)})
+
+    assert stored_numbers(app) == ["7", "8", "7", "6", "5"]
+
+
+@pytest.mark.parametrize("trusted, counted_apart", [(1, True), (0, False)])
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_quota(make_app, seven, trusted, counted_apart):
+    app = make_app(QUOTA_PREDICTIONS_PER_HOUR=1, TRUSTED_PROXIES=trusted)
+    client = app.test_client()
+
+    first = client.post("/api/predict", json={"image": b64(seven)}, headers={"X-Forwarded-For": "192.0.2.1"})
+    second = client.post("/api/predict", json={"image": b64(written("3"))}, headers={"X-Forwarded-For": "192.0.2.2"})
+
+    assert first.status_code == 201
+    assert second.status_code == (201 if counted_apart else 429), "without a trusted proxy the header is ignored"
