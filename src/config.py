@@ -6,6 +6,8 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy.engine import make_url
 
 from src.ml import DEFAULT_MAX_PIXELS, DEFAULT_MODEL_PATH
@@ -55,6 +57,18 @@ def defaults(instance_path: str) -> dict:
 PRODUCTION = {
     "RATELIMIT_ENABLED": True,
 }
+
+
+REDIS_TIMEOUT = 0.05
+"""Seconds any call to Redis may wait, connecting or answering: a request that finds Redis hanging has two
+calls to it (its rate limit's count and the cache), so it waits 0.1 s at most. Redis answers on a
+local network in well under a millisecond."""
+
+
+def redis_options() -> dict:
+    """redis-py's options for a Redis that stops answering: wait REDIS_TIMEOUT, once, not its default of
+    three retries with back-off; the callers go on without Redis and try it again later."""
+    return {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT, "retry": Retry(NoBackoff(), 0)}
 
 
 def boolean(text: str) -> bool:

@@ -1,5 +1,5 @@
 """Whether the parts the service needs work: the database, the cache and the model."""
-import uuid
+from flask import current_app
 
 from src.predictions import ModelUnavailable, cache, current_model
 from src.storage import DatabaseUnavailable, db, describe_error, ping
@@ -21,16 +21,10 @@ def database_status() -> dict:
 
 
 def cache_status() -> dict:
-    key, token = f"health:{uuid.uuid4().hex}", uuid.uuid4().hex
-    try:
-        cache.set(key, token, timeout=10)
-        ok = cache.get(key) == token
-        cache.delete(key)
-    except Exception as error:
-        return _failure(error)
-    status = {"ok": ok, "backend": type(cache.cache).__name__}
-    if not ok:
-        status["error"] = "A value stored in the cache could not be read back."
+    error = current_app.extensions["cache_in_use"].check()
+    status = {"ok": error is None, "backend": type(cache.cache).__name__}
+    if error is not None:
+        status["error"] = error
     return status
 
 

@@ -1,21 +1,26 @@
 """Predicting and storing: the one path from image bytes to a stored prediction, with what
 the engine read cached by image content and model version."""
+import base64
 import dataclasses
 import hashlib
 import hmac
 import io
+import json
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
+from cachelib import RedisCache
 from flask import Flask, current_app
 from flask_caching import Cache
 from PIL import Image
 
 from src import storage
+from src.config import redis_options
 from src.ml import DigitModel, load_model, recognise
 from src.stored_image import without_metadata
 
@@ -54,6 +59,35 @@ class Reading:
     inputs: bytes
     """The normalised 28x28 uint8 digits, left to right, row-major."""
 
+    def to_json(self) -> dict:
+        return {"number": self.number, "digits": self.digits, "inputs": base64.b64encode(self.inputs).decode()}
+
+    @classmethod
+    def from_json(cls, value) -> "Reading":
+        """Raises ValueError, KeyError or TypeError for a value that is not a reading."""
+        reading = cls(number=value["number"], digits=value["digits"], inputs=base64.b64decode(value["inputs"], validate=True))
+        if not isinstance(reading.number, str) or not isinstance(reading.digits, list) or len(reading.digits) != len(reading.number):
+            raise ValueError("not a reading")
+        if len(reading.inputs) != DIGIT_SIDE * DIGIT_SIDE * len(reading.digits):
+            raise ValueError("not a reading")
+        return reading
+
+
+class JsonValues:
+    """How cache values are kept in Redis: as JSON. cachelib pickles them, and a pickle read back would
+    run whatever code anyone who can write to Redis put in it. What does not parse is a miss."""
+
+    def dumps(self, value) -> bytes:
+        return json.dumps(value).encode()
+
+    def loads(self, data: bytes | None):
+        if data is None:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError:
+            return None
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -65,11 +99,12 @@ class Outcome:
 
 
 class CacheInUse:
-    """The cache as the predict path uses it: a cache that is down only costs time.
+    """The cache as the service uses it: a cache that is down or hangs only costs time, bounded.
 
-    When a lookup or a store fails, the process reads images without the cache, says so once in
-    the log, and tries the cache again after `retry_after` seconds (a cache that hangs would
-    otherwise slow every request); it says so again when the cache is back.
+    Each call to Redis waits REDIS_TIMEOUT at most. When a lookup or a store fails, the process reads
+    images without the cache, says so once in the log, and tries the cache again after `retry_after`
+    seconds, so a cache that hangs costs one request that wait once per period; it says so again when
+    the cache is back. Readings are cached as JSON; a cached value that is not a reading is a miss.
     """
 
     retry_after = 5.0
@@ -78,16 +113,36 @@ class CacheInUse:
         self.app = app
         self.down_since: float | None = None
         self.last_failure = 0.0
+        self.last_error = ""
         self.lock = threading.Lock()
 
-    def get(self, key: str):
-        return self._call(cache.get, key)
+    def get(self, key: str) -> Reading | None:
+        value = self._call(cache.get, key)
+        try:
+            return None if value is None else Reading.from_json(value)
+        except (ValueError, KeyError, TypeError):
+            return None
 
-    def set(self, key: str, value) -> None:
-        self._call(cache.set, key, value)
+    def set(self, key: str, reading: Reading) -> None:
+        self._call(cache.set, key, reading.to_json())
+
+    def check(self) -> str | None:
+        """What is wrong with the cache, or None when a value stored in it reads back. While it is
+        known to be down, says so without trying it before `retry_after`."""
+        key, token = f"health:{uuid.uuid4().hex}", uuid.uuid4().hex
+        if self._call(cache.set, key, token, 10) is None and self._resting():
+            return self.last_error
+        read = self._call(cache.get, key)
+        self._call(cache.delete, key)
+        if self._resting():
+            return self.last_error
+        return None if read == token else "A value stored in the cache could not be read back."
+
+    def _resting(self) -> bool:
+        return self.down_since is not None and time.monotonic() - self.last_failure < self.retry_after
 
     def _call(self, operation, *args):
-        if self.down_since is not None and time.monotonic() - self.last_failure < self.retry_after:
+        if self._resting():
             return None
         try:
             result = operation(*args)
@@ -101,6 +156,7 @@ class CacheInUse:
     def _failed(self, error: Exception) -> None:
         with self.lock:
             self.last_failure = time.monotonic()
+            self.last_error = storage.describe_error(error)
             if self.down_since is None:
                 self.down_since = time.monotonic()
                 self.app.logger.warning(
@@ -136,10 +192,12 @@ class Retention:
 
 def init_app(app: Flask) -> None:
     if app.config["CACHE_TYPE"] == "RedisCache" and not app.config.get("CACHE_OPTIONS"):
-        # Seconds, not the client's default of waiting for ever, for a Redis that stops answering.
-        cache.init_app(app, config={"CACHE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}})
+        cache.init_app(app, config={"CACHE_OPTIONS": redis_options()})
     else:
         cache.init_app(app)
+    backend = app.extensions["cache"][cache]
+    if isinstance(backend, RedisCache):
+        backend.serializer = JsonValues()
     app.extensions["cache_in_use"] = CacheInUse(app)
     app.extensions["retention"] = Retention(app)
     path = app.config["MODEL_PATH"]

@@ -7,9 +7,7 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-# Seconds, not redis-py's default of waiting for ever, for a Redis that stops answering; Flask-Limiter
-# then counts in each process's memory until Redis answers again.
-STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+from src.config import redis_options
 
 
 def is_health_check() -> bool:
@@ -21,7 +19,9 @@ def init_app(app: Flask) -> None:
     # One Limiter per app rather than one for the module: Flask-Limiter keeps its storage and
     # limits on the Limiter itself, so a shared one would take the settings of whichever app
     # was built last.
-    limiter = Limiter(get_remote_address, storage_options=dict(STORAGE_OPTIONS))
+    # With Redis down or hanging, Flask-Limiter counts in each process's memory, trying Redis again
+    # after 1, 2, 4 ... 32 s; each try waits REDIS_TIMEOUT at most.
+    limiter = Limiter(get_remote_address, storage_options=redis_options())
     limiter.request_filter(is_health_check)
     limiter.init_app(app)
 

@@ -1,6 +1,6 @@
 """A real service made to fail for one test only: a TCP proxy in front of it that can be taken down
-and brought back, as a stopped and restarted server looks to its clients, without touching the
-server that other tests and processes use."""
+and brought back, as a stopped and restarted server looks to its clients, or made to hang, without
+touching the server that other tests and processes use."""
 import socket
 import threading
 
@@ -15,7 +15,20 @@ class Outage:
         self.listener: socket.socket | None = None
         self.connections: list[socket.socket] = []
         self.lock = threading.Lock()
+        self.hanging = False
+        self.hung_connections = 0
+        """Connections accepted while hanging: each is a client's attempt to reach the server."""
         self.up()
+
+    def hang(self) -> None:
+        """Accept connections and never answer, as a server that is stuck: the open ones are cut, so
+        that clients connect again into the hang."""
+        self.hanging = True
+        self.cut()
+
+    def unhang(self) -> None:
+        self.hanging = False
+        self.cut()
 
     def up(self) -> None:
         listener = socket.socket()
@@ -51,6 +64,11 @@ class Outage:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self.hanging:
+                with self.lock:
+                    self.connections.append(client)
+                    self.hung_connections += 1
+                continue
             server = socket.create_connection(("127.0.0.1", self.target_port))
             with self.lock:
                 if self.listener is not listener:

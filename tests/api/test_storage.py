@@ -1,16 +1,20 @@
 """Storage: SQLite's tuning, clearing once per start, and the whole storage cycle on SQLite and on
-PostgreSQL (127.0.0.1:5432, database `test`), with the cache shared through Redis (127.0.0.1:6379);
-tables created by several processes at once, and PostgreSQL or Redis going away and coming back."""
+PostgreSQL (127.0.0.1:5432, database `test`), with the cache shared through Redis (127.0.0.1:6379) as
+JSON; tables created by several processes at once or by an earlier version, and PostgreSQL or Redis
+going away, hanging and coming back."""
 import csv
+import hashlib
 import io
 import json
 import logging
+import pickle
 import threading
 import time
 import zipfile
 
 import psycopg
 import pytest
+import redis
 import requests
 from flask.testing import FlaskClient
 from sqlalchemy import Column, MetaData, Table, inspect, text
@@ -18,7 +22,7 @@ from sqlalchemy.exc import DisconnectionError
 
 from src import storage
 from src.storage import Prediction, db
-from tests.api.conftest import POSTGRES_URL, schema_url
+from tests.api.conftest import POSTGRES_URL, REDIS_URL, schema_url
 from tests.api.faults import Outage
 from tests.api.images import b64, written
 from tests.conftest import ADMIN_TOKEN, serving
@@ -343,3 +347,59 @@ def test_a_table_made_by_the_previous_version_gets_the_new_columns_and_its_rows_
     assert len(listed) == 2 and len({item["id"] for item in listed}) == 2
     assert client.get(f"/api/predictions/{listed[0]['id']}", headers=ADMIN).json["number"] == "7"
     assert added.status_code == 201
+
+
+class PlantedCode:
+    """What a pickle planted in Redis could do when the service reads it back: here, leave a file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+def test_the_cache_keeps_json_and_never_runs_a_pickle_planted_in_redis(make_app, redis_settings, tmp_path, seven):
+    app = make_app(**redis_settings)
+    client = app.test_client()
+    model = app.extensions["digit_model"].version
+    planted, trap = written("5"), tmp_path / "code-ran"
+    key = f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(planted).hexdigest()}"
+    redis_client = redis.Redis.from_url(REDIS_URL)
+    redis_client.set(key, b"!" + pickle.dumps(PlantedCode(trap)))
+
+    first = client.post("/api/predict", json={"image": b64(seven)})
+    stored = redis_client.get(f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(seven).hexdigest()}")
+    answer = client.post("/api/predict", json={"image": b64(planted)})
+
+    assert json.loads(stored)["number"] == "7"
+    assert not trap.exists(), "the planted pickle ran"
+    assert (answer.status_code, answer.json["number"], answer.json["cached"]) == (201, "5", False)
+    assert first.json["cached"] is False
+
+
+def test_a_hanging_redis_costs_a_request_its_timeout_once_per_retry_period(make_app, redis_settings):
+    redis_proxy = Outage(6379)
+    settings = {**redis_settings, "CACHE_REDIS_URL": f"redis://127.0.0.1:{redis_proxy.port}/0"}
+    app = make_app(**settings, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="1000 per minute")
+    client = app.test_client()
+    images = [written(digit) for digit in "0123456789"]
+    client.post("/api/predict", json={"image": b64(images[0])})
+
+    redis_proxy.hang()
+    try:
+        durations, statuses = [], []
+        for image in images * 2:
+            started = time.perf_counter()
+            statuses.append(client.post("/api/predict", json={"image": b64(image)}).status_code)
+            durations.append(time.perf_counter() - started)
+        health = client.get("/api/health")
+    finally:
+        redis_proxy.down()
+
+    assert statuses == [201] * 20
+    assert redis_proxy.hung_connections <= 2, "one try for the rate limits, one for the cache"
+    # Each try waits 50 ms at most (REDIS_TIMEOUT); a second is far above that on any day of this machine,
+    # and below what one try cost before (1 s, three retries).
+    assert max(durations) < 1.0, durations
+    assert health.status_code == 200 and health.json["status"] == "degraded"
