@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
+    config.check(app.config)
     config.derive(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)

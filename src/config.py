@@ -98,6 +98,7 @@ ENVIRONMENT = {
     "TRUSTED_PROXIES": int,
     "MODEL_PATH": str,
     "EXPORT_TIMEOUT": float,
+    "SESSION_COOKIE_SECURE": boolean,
     "RATELIMIT_ENABLED": boolean,
     "RATELIMIT_DEFAULT": str,
     "RATELIMIT_STORAGE_URI": str,
@@ -114,6 +115,19 @@ def from_environment(environ: Mapping[str, str]) -> dict:
             except ValueError as error:
                 raise ValueError(f"Environment variable {name}: {error}") from None
     return settings
+
+
+MIN_ADMIN_TOKEN = 16
+
+
+def check(settings: dict) -> None:
+    """Refuse settings the service must not run with, naming them."""
+    token = settings.get("ADMIN_TOKEN")
+    if token is not None and len(token) < MIN_ADMIN_TOKEN:
+        raise ValueError(
+            f"ADMIN_TOKEN has {len(token)} characters; it must have at least {MIN_ADMIN_TOKEN}, such as the output "
+            "of `python -c 'import secrets; print(secrets.token_urlsafe(24))'`."
+        )
 
 
 def derive(settings: dict) -> None:

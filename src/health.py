@@ -1,7 +1,7 @@
 """Whether the parts the service needs work: the database, the cache and the model."""
 from flask import current_app
 
-from src.predictions import ModelUnavailable, cache, current_model
+from src.predictions import cache, current_model, model_load_error
 from src.storage import DatabaseUnavailable, db, describe_error, ping
 
 
@@ -29,10 +29,10 @@ def cache_status() -> dict:
 
 
 def model_status() -> dict:
-    try:
-        return {"ok": True, "version": current_model().version}
-    except ModelUnavailable as error:
-        return {"ok": False, "error": str(error)}
+    error = model_load_error()
+    if error is not None:
+        return {"ok": False, "error": error}
+    return {"ok": True, "version": current_model().version}
 
 
 def health() -> dict:

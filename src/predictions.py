@@ -213,8 +213,15 @@ def init_app(app: Flask) -> None:
 def current_model() -> DigitModel:
     model = current_app.extensions["digit_model"]
     if isinstance(model, str):
-        raise ModelUnavailable(model)
+        # Why is for the log and the admin's health check: the message names files on the server.
+        raise ModelUnavailable("The model could not be loaded when the service started; try again later.")
     return model
+
+
+def model_load_error() -> str | None:
+    """Why the model could not be loaded, or None."""
+    model = current_app.extensions["digit_model"]
+    return model if isinstance(model, str) else None
 
 
 def read_image(image: bytes, model: DigitModel) -> Reading:

@@ -1,9 +1,11 @@
-"""Security headers on every response: the page, API answers, problem documents and static files.
+"""Security headers on every response (the page, API answers, problem documents and static files), and
+a session cookie that is Secure whenever the service is reached over HTTPS.
 
 The page's scripts and styles are all files of this service (no inline script or style), and
 upload previews are `blob:` URLs, so the content security policy allows nothing else.
 """
-from flask import Flask, Response
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -29,5 +31,14 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+class SessionOverHttpsSecure(SecureCookieSessionInterface):
+    """The session cookie is Secure with SESSION_COOKIE_SECURE, and on any request that came over HTTPS
+    (behind nginx, as its X-Forwarded-Proto says with TRUSTED_PROXIES set)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionOverHttpsSecure()
     app.after_request(add_security_headers)

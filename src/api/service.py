@@ -1,6 +1,7 @@
 """What the service tells about itself: statistics, the model card, health and the OpenAPI document."""
 from flask_restful import Resource
 
+from src.api.auth import has_admin_token
 from src.api.openapi import DOCUMENT
 from src.api.problems import problem
 from src.health import health
@@ -20,12 +21,14 @@ class ModelCard(Resource):
 class Health(Resource):
     def get(self):
         """503 when predictions cannot be served; 200 "degraded" when only the cache is down, since
-        predictions go on without it and a load balancer should keep sending them here."""
+        predictions go on without it and a load balancer should keep sending them here. What each
+        part says (backends, versions, errors from the database's driver) only to the admin token."""
         checks = health()
         down = [part for part, status in checks.items() if not status["ok"]]
+        details = checks if has_admin_token() else {}
         if set(down) - {"cache"}:
-            return problem(503, f"Not working: {', '.join(down)}.", **checks)
-        return {"status": "degraded" if down else "ok", **checks}
+            return problem(503, f"Not working: {', '.join(down)}.", **details)
+        return {"status": "degraded" if down else "ok", **details}
 
 
 class OpenApiDocument(Resource):

@@ -4,6 +4,7 @@ import pytest
 from src import create_app
 from src.config import sqlalchemy_uri
 from src.ml import DEFAULT_MAX_PIXELS, DEFAULT_MODEL_PATH
+from tests.api.images import b64
 
 
 @pytest.fixture
@@ -33,14 +34,14 @@ def test_environment_variables_override_the_defaults(instance, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/elsewhere.sqlite")
     monkeypatch.setenv("MAX_CONTENT_LENGTH", "12345")
     monkeypatch.setenv("CLEAR_PREDICTIONS_ON_START", "no")
-    monkeypatch.setenv("ADMIN_TOKEN", "123456")
+    monkeypatch.setenv("ADMIN_TOKEN", "a-token-of-22-letters")
 
     app = create_app({"SECRET_KEY": "x"})
 
     assert app.config["DATABASE_URL"] == "sqlite:////tmp/elsewhere.sqlite"
     assert app.config["MAX_CONTENT_LENGTH"] == 12345
     assert app.config["CLEAR_PREDICTIONS_ON_START"] is False
-    assert app.config["ADMIN_TOKEN"] == "123456"
+    assert app.config["ADMIN_TOKEN"] == "a-token-of-22-letters"
 
 
 def test_one_redis_url_shares_both_the_cache_and_the_rate_limits(instance, monkeypatch):
@@ -73,20 +74,20 @@ def test_a_malformed_environment_variable_is_named(instance, monkeypatch):
 
 def test_the_instance_config_overrides_the_environment(instance, monkeypatch):
     instance.mkdir()
-    (instance / "config.py").write_text('ADMIN_TOKEN = "from the file"\nSECRET_KEY = "file key"\n')
+    (instance / "config.py").write_text('ADMIN_TOKEN = "from the instance file"\nSECRET_KEY = "file key"\n')
     monkeypatch.setenv("ADMIN_TOKEN", "from the environment")
     monkeypatch.setenv("MAX_PIXELS", "1000")
 
     app = create_app()
 
-    assert app.config["ADMIN_TOKEN"] == "from the file"
+    assert app.config["ADMIN_TOKEN"] == "from the instance file"
     assert app.config["SECRET_KEY"] == "file key"
     assert app.config["MAX_PIXELS"] == 1000
 
 
 def test_a_test_mapping_replaces_the_instance_config(instance, monkeypatch):
     instance.mkdir()
-    (instance / "config.py").write_text('ADMIN_TOKEN = "from the file"\n')
+    (instance / "config.py").write_text('ADMIN_TOKEN = "from the instance file"\n')
     monkeypatch.setenv("ADMIN_TOKEN", "from the environment")
 
     app = create_app({"SECRET_KEY": "x", "MAX_PIXELS": 5})
@@ -124,3 +125,28 @@ def test_a_configured_secret_key_writes_no_file(instance):
 )
 def test_database_urls_become_sqlalchemy_urls_with_the_installed_driver(database_url, uri):
     assert sqlalchemy_uri(database_url) == uri
+
+
+@pytest.mark.parametrize("token", ["x", "fifteen-letters"])
+def test_an_admin_token_shorter_than_16_characters_is_refused(instance, monkeypatch, token):
+    monkeypatch.setenv("ADMIN_TOKEN", token)
+
+    with pytest.raises(ValueError, match=f"ADMIN_TOKEN has {len(token)} characters; it must have at least 16"):
+        create_app({"SECRET_KEY": "x"})
+
+
+@pytest.mark.parametrize(
+    "setting, forwarded_proto, secure",
+    [("false", None, False), ("true", None, True), ("false", "https", True)],
+    ids=["http", "SESSION_COOKIE_SECURE", "https behind a proxy"],
+)
+def test_the_session_cookie_is_secure_when_set_or_served_over_https(make_app, monkeypatch, seven, setting, forwarded_proto, secure):
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", setting)
+    app = make_app(TRUSTED_PROXIES=1)
+    headers = {"X-Forwarded-Proto": forwarded_proto} if forwarded_proto else {}
+
+    response = app.test_client().post("/api/predict", json={"image": b64(seven)}, headers=headers)
+
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("session=")
+    assert ("; Secure" in cookie) is secure

@@ -8,7 +8,9 @@ from openapi_spec_validator import validate
 from src import create_app
 from src.api.openapi import DOCUMENT
 from tests.api.images import b64
-from tests.conftest import DocumentedClient, model_path
+from tests.conftest import ADMIN_TOKEN, DocumentedClient, model_path
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def test_the_model_card_is_the_one_beside_the_model_file(app, client):
@@ -19,8 +21,8 @@ def test_the_model_card_is_the_one_beside_the_model_file(app, client):
     assert response.json["version"] == app.extensions["digit_model"].version
 
 
-def test_health_reports_the_database_the_cache_and_the_model(app, client):
-    response = client.get("/api/health")
+def test_health_reports_the_database_the_cache_and_the_model_to_the_admin(app, client):
+    response = client.get("/api/health", headers=ADMIN)
 
     assert response.status_code == 200
     assert response.json == {
@@ -33,10 +35,12 @@ def test_health_reports_the_database_the_cache_and_the_model(app, client):
 
 def test_health_is_503_when_the_database_is_down(no_service_environment):
     unreachable = "postgresql://127.0.0.1:1/none"
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "MODEL_PATH": model_path(), "DATABASE_URL": unreachable})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "MODEL_PATH": model_path(), "DATABASE_URL": unreachable, "ADMIN_TOKEN": ADMIN_TOKEN}
+    )
     app.test_client_class = DocumentedClient
 
-    response = app.test_client().get("/api/health")
+    response = app.test_client().get("/api/health", headers=ADMIN)
 
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
@@ -50,7 +54,7 @@ def test_a_cache_that_is_down_degrades_health_but_not_predictions(make_app, seve
     app = make_app(CACHE_TYPE="RedisCache", CACHE_REDIS_URL="redis://127.0.0.1:1/0")
     client = app.test_client()
 
-    health = client.get("/api/health")
+    health = client.get("/api/health", headers=ADMIN)
     first = client.post("/api/predict", json={"image": b64(seven)})
     second = client.post("/api/predict", json={"image": b64(seven)})
 
@@ -67,14 +71,30 @@ def test_a_model_that_cannot_be_loaded_is_reported_not_hidden(make_app, tmp_path
     app = make_app(MODEL_PATH=tmp_path / "missing.joblib")
     client = app.test_client()
 
-    health = client.get("/api/health")
+    health = client.get("/api/health", headers=ADMIN)
     prediction = client.post("/api/predict", json={"image": b64(seven)})
     card = client.get("/api/model")
 
     assert health.status_code == prediction.status_code == card.status_code == 503
     assert health.json["detail"] == "Not working: model."
     assert "missing.joblib could not be loaded (FileNotFoundError" in health.json["model"]["error"]
-    assert prediction.json["detail"] == health.json["model"]["error"]
+    assert prediction.json["detail"] == "The model could not be loaded when the service started; try again later."
+
+
+@pytest.mark.parametrize("down", ["database", "model", None])
+def test_health_tells_anyone_but_the_admin_no_more_than_what_is_down(make_app, tmp_path, down):
+    settings = {
+        "database": {"DATABASE_URL": "postgresql://127.0.0.1:1/none"},
+        "model": {"MODEL_PATH": tmp_path / "missing.joblib"},
+        None: {},
+    }[down]
+    app = make_app(create_tables=down != "database", **settings)
+
+    response = app.test_client().get("/api/health")
+
+    assert response.status_code == (503 if down else 200)
+    assert set(response.json) == ({"type", "title", "status", "detail"} if down else {"status"})
+    assert "Error" not in response.get_data(as_text=True) and str(tmp_path) not in response.get_data(as_text=True)
 
 
 def test_the_openapi_document_is_valid_openapi_3_1(client):

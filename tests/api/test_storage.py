@@ -70,7 +70,7 @@ def test_the_storage_cycle(database, seven, number_2024):
     backend, app = database
     client = app.test_client()
 
-    assert client.get("/api/health").json["database"] == {"ok": True, "backend": backend}
+    assert client.get("/api/health", headers=ADMIN).json["database"] == {"ok": True, "backend": backend}
     seven_id = client.post("/api/predict", json={"image": b64(seven), "source": "canvas"}).json["id"]
     number_id = client.post("/api/predict", data={"image": (io.BytesIO(number_2024), "2024.png")}).json["id"]
     assert client.patch(f"/api/predictions/{seven_id}", json={"label": "1"}).status_code == 200
@@ -137,7 +137,7 @@ def test_a_redis_cache_is_shared_by_every_process_of_the_service(make_app, redis
     read = first.test_client().post("/api/predict", json={"image": b64(seven)})
     repeated = second.test_client().post("/api/predict", json={"image": b64(seven)})
 
-    assert second.test_client().get("/api/health").json["cache"] == {"ok": True, "backend": "RedisCache"}
+    assert second.test_client().get("/api/health", headers=ADMIN).json["cache"] == {"ok": True, "backend": "RedisCache"}
     assert (read.json["cached"], repeated.json["cached"]) == (False, True)
     assert repeated.json["digits"] == read.json["digits"]
     assert stored_total(second) == 2
@@ -221,7 +221,7 @@ def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itse
     postgres.down()
     try:
         during = client.post("/api/predict", json={"image": b64(written("3"))})
-        health = client.get("/api/health")
+        health = client.get("/api/health", headers=ADMIN)
         unsaved = client.post("/api/predict", json={"image": b64(written("4")), "save": False})
     finally:
         postgres.up()
