@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MNIST_DIR ?= ../shared/data/mnist
 export MNIST_DIR
 
-.PHONY: setup run test train evaluate benchmark
+.PHONY: setup run serve test train evaluate benchmark
 
 $(BIN)/activate: requirements.txt requirements-test.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ setup: $(BIN)/activate
 
 run: setup
 	$(BIN)/python run.py
+
+# nginx in front of gunicorn, on this machine's PostgreSQL and Redis (serve.py).
+serve: setup
+	$(BIN)/python serve.py
 
 test: setup
 	$(BIN)/python -m pytest

@@ -14,8 +14,12 @@ wsgi_app = "src.wsgi:app"
 bind = [os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 # One request at a time per process: reading an image is CPU work that holds the GIL, so
-# processes, not threads, use the cores.
+# processes, not threads, use the cores. Sync workers must sit behind a buffering proxy (nginx:
+# deploy/nginx.conf), or a few slow clients hold them all.
 worker_class = "sync"
+# A worker silent this long is killed: no request takes it (each costs bounded CPU), and an export is
+# cut off first, after EXPORT_TIMEOUT (25 s), where its client sees it.
+timeout = 30
 # The app (and its 11 MB model) is loaded once in the master and shared by the forked workers,
 # so a replaced worker serves at once; `on_starting` below uses this same app. The master must
 # never run the engine itself (no warm-up prediction): OpenBLAS and OpenCV start thread pools on

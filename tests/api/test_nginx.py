@@ -1,0 +1,191 @@
+"""Production as it is run: nginx (deploy/nginx.conf, Debian's nginx) in front of gunicorn on PostgreSQL
+and Redis, started by serve.py. Slow clients do not reach gunicorn's workers; nginx refuses what is too
+large or malformed with problem documents; every answer, nginx's and gunicorn's own included, carries the
+security headers."""
+import json
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+import serve
+from benchmarks.corpus import hostile_requests
+from src.config import ENVIRONMENT
+from src.security import HEADERS
+from tests.api.conftest import POSTGRES_URL, REDIS_URL, schema_url
+from tests.api.images import b64, written
+from tests.api.test_http import send_raw
+from tests.conftest import model_path, unavailable
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """nginx in front of four gunicorn workers, on a PostgreSQL schema and a Redis prefix of their own;
+    yields the base URL. Exports are cut off at once (EXPORT_TIMEOUT=0), to see how a cut reaches clients."""
+    if not os.access(serve.nginx_executable(), os.X_OK):
+        unavailable("Debian's nginx is not installed (apt-get install nginx)")
+    schema, prefix = f"test_{uuid.uuid4().hex[:12]}", f"test-{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError as error:
+        unavailable(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}")
+    admin.execute(f"CREATE SCHEMA {schema}")
+    folder = tmp_path_factory.mktemp("stack")
+    inherited = {name: value for name, value in os.environ.items() if name not in {*ENVIRONMENT, "FLASK_DEBUG"}}
+    environ = {
+        **inherited,
+        "INSTANCE_PATH": str(folder / "instance"),
+        "MODEL_PATH": str(model_path()),
+        "DATABASE_URL": schema_url(schema),
+        "CACHE_REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": f"{prefix}:",
+        "RATELIMIT_KEY_PREFIX": prefix,
+        "RATELIMIT_DEFAULT": "10000 per minute",
+        "WEB_CONCURRENCY": "4",
+        "EXPORT_TIMEOUT": "0",
+    }
+    log = (folder / "stack.log").open("w")
+    # Under /tmp, not pytest's own folder: nginx's workers run as nobody when the tests run as root, and
+    # must reach their temporary files.
+    nginx_prefix = tempfile.TemporaryDirectory(prefix="digits-nginx-")
+    Path(nginx_prefix.name).chmod(0o755)
+    try:
+        with serve.production_stack(environ, port=serve.free_port(), prefix=Path(nginx_prefix.name), output=log) as running:
+            yield running[0]
+    finally:
+        log.close()
+        nginx_prefix.cleanup()
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
+@contextmanager
+def slow_clients(base_url: str, count: int):
+    """`count` connections that send their requests a byte a second (half of them stuck in the headers,
+    half in a body), for as long as the context lasts."""
+    host, port = base_url.removeprefix("http://").split(":")
+    stop = threading.Event()
+    connections = []
+    for index in range(count):
+        connection = socket.create_connection((host, int(port)))
+        if index % 2:
+            connection.sendall(b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n")
+        else:
+            connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n")
+        connections.append(connection)
+
+    def trickle():
+        while not stop.wait(1):
+            for index, connection in enumerate(connections):
+                try:
+                    connection.sendall(b"\0" if index % 2 else b"X")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        time.sleep(2)  # every connection has started, and would hold a worker that read from it
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        for connection in connections:
+            connection.close()
+
+
+def test_fifty_slow_clients_delay_neither_the_health_check_nor_a_prediction(stack, seven):
+    with slow_clients(stack, 50):
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            health = requests.get(f"{stack}/api/health", timeout=30)
+            predicted = requests.post(f"{stack}/api/predict", json={"image": b64(seven), "save": False}, timeout=30)
+            timings.append(time.perf_counter() - started)
+
+    assert (health.status_code, predicted.status_code) == (200, 200)
+    assert predicted.json()["number"] == "7"
+    # Each pair takes tens of milliseconds; with gunicorn exposed, four of the fifty held every worker.
+    assert max(timings) < 1.0, timings
+
+
+def test_nginx_serves_the_page_its_files_and_the_api_with_each_security_header_once(stack, seven):
+    page = requests.get(f"{stack}/", timeout=30)
+    script = requests.get(f"{stack}/static/js/app.js", timeout=30)
+    missing = requests.get(f"{stack}/static/nothing.js", timeout=30)
+    predicted = requests.post(f"{stack}/api/predict", files={"image": ("7.png", seven, "image/png")}, timeout=30)
+
+    assert (page.status_code, script.status_code, missing.status_code, predicted.status_code) == (200, 200, 404, 201)
+    assert script.content == (Path(serve.ROOT) / "src" / "static" / "js" / "app.js").read_bytes()
+    for response in (page, script, missing, predicted):
+        for name, value in HEADERS.items():
+            assert response.raw.headers.getlist(name) == [value], (response.url, name)
+
+
+@pytest.mark.parametrize("what, request_bytes, status", hostile_requests(), ids=[case[0] for case in hostile_requests()])
+def test_nginx_answers_malformed_or_oversized_requests_with_problems_and_the_security_headers(stack, what, request_bytes, status):
+    answer_status, headers, body = send_raw(stack, request_bytes)
+
+    assert answer_status == status, body[:300]
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["status"] == status
+    assert {name: headers.get(name.lower()) for name in HEADERS} == HEADERS
+
+
+def test_gunicorns_own_error_page_carries_the_security_headers_through_nginx(stack):
+    # A request line nginx accepts (8 KB) and gunicorn refuses (4 KB): gunicorn answers it itself.
+    status, headers, _ = send_raw(stack, b"GET /api/health?" + b"x" * 5000 + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+
+    assert status in (400, 414)
+    assert {name: headers.get(name.lower()) for name in HEADERS} == HEADERS
+
+
+def test_an_export_cut_off_reaches_the_client_cut_off_through_nginx(stack, seven):
+    for digit in "0123456789":
+        requests.post(f"{stack}/api/predict", json={"image": b64(written(digit))}, timeout=30)
+
+    export = requests.get(f"{stack}/api/predictions/export?format=csv", stream=True, timeout=30)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        b"".join(export.iter_content(65536))
+
+    assert export.status_code == 200
+
+
+def dockerfile_config() -> str:
+    """deploy/nginx.conf as the Dockerfile's proxy stage fills it in, with its sed expressions."""
+    dockerfile = (serve.ROOT / "Dockerfile").read_text()
+    text = serve.TEMPLATE.read_text()
+    for placeholder, value in re.findall(r"-e 's\|(\$\{\w+\})\|([^|]*)\|g?'", dockerfile):
+        text = text.replace(placeholder, value)
+    return text
+
+
+@pytest.mark.parametrize("where", ["serve.py", "Dockerfile"])
+def test_the_nginx_configuration_is_filled_in_and_valid_wherever_it_is_used(tmp_path, where):
+    if not os.access(serve.nginx_executable(), os.X_OK):
+        unavailable("Debian's nginx is not installed (apt-get install nginx)")
+    if where == "serve.py":
+        text = serve.nginx_config(listen="127.0.0.1:8080", upstream="127.0.0.1:8000", static_root=tmp_path, max_body=10485760)
+    else:
+        # The container's upstream is a name only its network resolves.
+        text = dockerfile_config().replace("server web:8000;", "server 127.0.0.1:8000;")
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "nginx.conf").write_text(text)
+
+    check = subprocess.run(
+        [serve.nginx_executable(), "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
+        capture_output=True, text=True, timeout=60,
+    )
+
+    assert "${" not in text
+    assert check.returncode == 0, check.stderr
