@@ -1,9 +1,10 @@
 """What is stored of an uploaded image: its pixels, without the metadata it came with.
 
 Photos carry where and when they were taken, and with what camera (EXIF, XMP, IPTC, comments, text
-chunks); files may carry more after their end, or more frames. JPEG, PNG and still WebP files are
+chunks); files may carry more after their end, or more frames. JPEG, PNG, still WebP and GIF files are
 stripped losslessly, segment by segment, keeping only what draws the first image and its EXIF
-orientation; GIF, BMP, TIFF and animated WebP are re-encoded as PNG, upright.
+orientation, and a BMP (which holds no metadata) is cut at its declared end; TIFF and animated PNG and
+WebP are re-encoded as PNG, upright: re-encoding costs as much as decoding again.
 """
 import io
 import struct
@@ -19,20 +20,25 @@ JPEG_COMMENT, JPEG_START_OF_SCAN, JPEG_END_OF_IMAGE = 0xFE, 0xDA, 0xD9
 # PNG: what draws the image; text, time, EXIF, colour profiles, animation and private chunks are not kept.
 PNG_KEPT = {b"IHDR", b"PLTE", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"IDAT", b"IEND"}
 WEBP_KEPT = {b"VP8X", b"ALPH", b"VP8 ", b"VP8L"}
-WEBP_ICC, WEBP_EXIF, WEBP_XMP, WEBP_ANIMATION = 0x20, 0x08, 0x04, 0x02
+WEBP_ICC, WEBP_EXIF, WEBP_XMP = 0x20, 0x08, 0x04
+GIF_GRAPHIC_CONTROL, GIF_IMAGE, GIF_EXTENSION, GIF_TRAILER = 0xF9, 0x2C, 0x21, 0x3B
 
 
 def without_metadata(data: bytes) -> tuple[bytes, str]:
     """The image to store for uploaded `data` (an image the engine has read), and its content type."""
     with Image.open(io.BytesIO(data)) as image:
-        orientation = image.getexif().get(ORIENTATION, 1)
         animated = getattr(image, "is_animated", False)
         if image.format in ("JPEG", "MPO"):  # MPO: a JPEG with more pictures after its end, left out
-            return _jpeg(data, orientation), "image/jpeg"
+            return _jpeg(data, image.getexif().get(ORIENTATION, 1)), "image/jpeg"
         if image.format == "PNG" and not animated:
-            return _png(data, orientation), "image/png"
+            return _png(data), "image/png"
         if image.format == "WEBP" and not animated:
-            return _webp(data, orientation), "image/webp"
+            return _webp(data, image.getexif().get(ORIENTATION, 1)), "image/webp"
+        if image.format == "GIF":
+            return _gif(data), "image/gif"
+        if image.format == "BMP":
+            (declared,) = struct.unpack_from("<I", data, 2)
+            return data[: declared or len(data)], "image/bmp"
         return _reencoded(image), "image/png"
 
 
@@ -88,15 +94,20 @@ def _end_of_scan(data: bytes, position: int) -> int:
         return position
 
 
-def _png(data: bytes, orientation: int) -> bytes:
+def _png(data: bytes) -> bytes:
+    """Read from its chunks, not by Pillow, which decodes the whole image to find an eXIf chunk."""
     out = bytearray(data[:8])
     position = 8
-    orientation_written = orientation == 1
+    orientation_written = False
     while position + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
         end = position + 12 + length
-        if kind == b"IDAT" and not orientation_written:
-            out += _png_chunk(b"eXIf", _exif_orientation(orientation)[6:])
+        if kind == b"eXIf" and not orientation_written:
+            exif = Image.Exif()
+            exif.load(data[position + 8 : position + 8 + length])
+            orientation = exif.get(ORIENTATION, 1)
+            if orientation != 1:
+                out += _png_chunk(b"eXIf", _exif_orientation(orientation)[6:])
             orientation_written = True
         if kind in PNG_KEPT:
             out += data[position:end]
@@ -131,11 +142,43 @@ def _webp(data: bytes, orientation: int) -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
 
 
+def _gif(data: bytes) -> bytes:
+    """The header, the palette and the first image with its graphic control (transparency); no comments,
+    no application data (XMP), no other frames."""
+    flags = data[10]
+    position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    out = bytearray(data[:position])
+    while position < len(data):
+        introducer = data[position]
+        if introducer == GIF_EXTENSION:
+            start, label = position, data[position + 1]
+            position = _after_sub_blocks(data, position + 2)
+            if label == GIF_GRAPHIC_CONTROL:
+                out += data[start:position]
+        elif introducer == GIF_IMAGE:
+            start, local_flags = position, data[position + 9]
+            position += 10 + (3 << ((local_flags & 7) + 1) if local_flags & 0x80 else 0) + 1  # and the LZW code size
+            position = _after_sub_blocks(data, position)
+            out += data[start:position]
+            break
+        else:
+            break
+    return bytes(out + bytes([GIF_TRAILER]))
+
+
+def _after_sub_blocks(data: bytes, position: int) -> int:
+    while position < len(data) and data[position]:
+        position += 1 + data[position]
+    return position + 1
+
+
 def _reencoded(image: Image.Image) -> bytes:
     """The first frame as a PNG, turned upright, in a mode PNG holds."""
     image.seek(0)
     image.load()  # which turns a TIFF upright already
     image = ImageOps.exif_transpose(image)
+    if image.mode == "La":  # premultiplied: Pillow converts it to LA only
+        image = image.convert("LA")
     if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
         has_alpha = "A" in image.getbands() or "a" in image.getbands() or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")

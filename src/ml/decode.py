@@ -25,8 +25,9 @@ MAX_DECODED_BYTES = 64 * 2**20
 """The most memory a decoder may fill with pixels that cannot be decoded at a reduced size (all but JPEG):
 Pillow keeps an image of more than one channel in four bytes a pixel, so RGB and RGBA stop at 16.7
 megapixels, greyscale and palette images at the pixel limit."""
-FORMAT_MAX_PIXELS = {"WEBP": 10_000_000}
-"""libwebp decodes into buffers of its own, which Pillow then copies: some 15 bytes a pixel in all."""
+FORMAT_MAX_PIXELS = {"WEBP": 10_000_000, "TIFF": 10_000_000}
+"""libwebp decodes into buffers of its own, which Pillow then copies: some 15 bytes a pixel in all.
+libtiff decodes a pixel at several times the cost of PNG's decoder."""
 MAX_PARTS = 50_000
 """Pillow reads the chunks of a PNG, the segments of a JPEG up to its pixels, the blocks of a GIF and the
 strips of a TIFF one by one in Python: fifty thousand cost a few tenths of a second, the million tiny ones

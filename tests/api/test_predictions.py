@@ -13,7 +13,7 @@ import requests
 from PIL import Image, PngImagePlugin
 from sqlalchemy import insert
 
-from benchmarks.corpus import encoded, photo_with_location
+from benchmarks.corpus import encoded, la_tiff, lab_tiff, photo_with_location
 from src.ml import decode_image, recognise
 from src.storage import Prediction, db, new_public_id
 from tests.api.images import b64, written
@@ -420,9 +420,22 @@ UPLOADS_WITH_METADATA = {
     "JPEG": (lambda: photo_with_location((400, 300)), "image/jpeg"),
     "PNG": (png_with_metadata, "image/png"),
     "WebP": (lambda: encoded(canvas(), "WEBP", exif=exif_with_location(), xmp=b"<x>PhoneMaker</x>", lossless=True), "image/webp"),
-    "GIF": (lambda: encoded(canvas().convert("P"), "GIF", comment=b"PhoneMaker"), "image/png"),
+    "GIF": (lambda: encoded(canvas().convert("P"), "GIF", comment=b"PhoneMaker", save_all=True, append_images=[Image.new("P", (280, 280))]), "image/gif"),
+    "BMP": (lambda: encoded(canvas(), "BMP") + b"PhoneMaker, rue de Rivoli", "image/bmp"),
     "TIFF": (lambda: encoded(canvas(), "TIFF", tiffinfo={0x010F: "PhoneMaker", 0x010E: "rue de Rivoli"}), "image/png"),
 }
+
+
+@pytest.mark.parametrize("builder", [la_tiff, lab_tiff], ids=["premultiplied alpha", "CIELAB"])
+def test_a_tiff_in_an_unusual_colour_mode_is_read_and_stored(client, builder):
+    response = client.post("/api/predict", data=builder(), content_type="image/tiff")
+
+    assert response.status_code == 201
+    assert response.json["number"] == "111"
+    stored = client.get(f"/api/predictions/{response.json['id']}/image")
+    assert stored.mimetype == "image/png"
+    # CIELAB is stored as RGB: its lightness and RGB's luminance differ by a few levels.
+    assert np.abs(decode_image(stored.data).astype(int) - decode_image(builder())).max() <= 5
 
 
 @pytest.mark.parametrize("image_format", UPLOADS_WITH_METADATA)
