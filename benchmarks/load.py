@@ -203,7 +203,8 @@ def service(deployment: Deployment, workers: int, name: str) -> Iterator[Service
 def get(port: int, path: str) -> tuple[int, dict | None]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
     try:
-        connection.request("GET", path)
+        # The admin token: /api/health says what each part reports to it only.
+        connection.request("GET", path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         response = connection.getresponse()
         return response.status, json.loads(response.read() or b"null")
     except (OSError, http.client.HTTPException, ValueError):
