@@ -141,6 +141,9 @@ def environment(deployment: Deployment, workers: int, port: int) -> dict:
         "CACHE_KEY_PREFIX": f"{deployment.prefix}:",
         "RATELIMIT_KEY_PREFIX": deployment.prefix,
         "RATELIMIT_DEFAULT": "1000000 per minute",
+        # Every request comes from one address: no hourly quota, as no rate limit, may stop the load.
+        "QUOTA_PREDICTIONS_PER_HOUR": "0",
+        "QUOTA_BYTES_PER_HOUR": "0",
         "CLEAR_PREDICTIONS_ON_START": "true",
         "ADMIN_TOKEN": ADMIN_TOKEN,
     }
