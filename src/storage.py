@@ -16,7 +16,7 @@ import click
 from flask import Flask, abort, current_app
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import JSON, Index, LargeBinary, String, and_, delete, event, func, insert, inspect, select, text
+from sqlalchemy import JSON, Index, LargeBinary, String, and_, bindparam, delete, event, func, insert, inspect, select, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -60,7 +60,9 @@ class Prediction(db.Model):
     """One image a client sent and what the model read in it, with a person's correction if given."""
 
     __tablename__ = "predictions"
-    __table_args__ = (Index("ix_predictions_client_address_created_at", "client_address", "created_at"),)
+    # Covers the quota's question (how many, and how many bytes, from one address since when), so that it
+    # is answered from the index alone.
+    __table_args__ = (Index("ix_predictions_quota", "client_address", "created_at", "image_size"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     """The order predictions were stored in; never shown, since it would let anyone count and guess them."""
@@ -79,6 +81,8 @@ class Prediction(db.Model):
     client_id: Mapped[str | None] = mapped_column(String(64))
     client_address: Mapped[str | None] = mapped_column(String(32))
     """A keyed hash of the address the prediction came from: what a client's quota counts by."""
+    image_size: Mapped[int | None]
+    """The stored image's bytes."""
     label: Mapped[str | None] = mapped_column(String)
     labelled_at: Mapped[datetime | None]
 
@@ -296,19 +300,24 @@ def add_prediction(**columns) -> str:
     every prediction takes.
     """
     public_id = new_public_id()
+    row = {**columns, "public_id": public_id, "image_size": len(columns["image"])}
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(INSERT_PREDICTION, {**columns, "public_id": public_id})
+        connection.execute(INSERT_PREDICTION, row)
     return public_id
+
+
+# Built once, and run on a connection of its own, as INSERT_PREDICTION: it is on the path of every stored prediction.
+STORED_SINCE = select(
+    func.count(), func.coalesce(func.sum(Prediction.image_size), 0), func.min(Prediction.created_at)
+).where(Prediction.client_address == bindparam("client_address"), Prediction.created_at >= bindparam("since"))
 
 
 @needs_database
 def stored_since(client_address: str, since: datetime) -> tuple[int, int, datetime | None]:
     """How many predictions a client address stored since `since`, their images' bytes, and when the
     first of them was stored."""
-    count, size, first = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(func.length(Prediction.image)), 0), func.min(Prediction.created_at))
-        .where(Prediction.client_address == client_address, Prediction.created_at >= since)
-    ).one()
+    with db.engine.connect() as connection:
+        count, size, first = connection.execute(STORED_SINCE, {"client_address": client_address, "since": since}).one()
     return int(count), int(size), first
 
 
