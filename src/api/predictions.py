@@ -16,10 +16,24 @@ from src.predictions import correct_prediction, input_png, predict
 
 DIGITS = re.compile(r"[0-9]+")
 MAX_PER_PAGE = 100
+# Probabilities in answers: more decimals than the model's calibration can vouch for only look precise.
+PROBABILITY_DECIMALS = 4
 
 
 def timestamp(moment: datetime | None) -> str | None:
     return moment.replace(tzinfo=UTC).isoformat() if moment else None
+
+
+def digits_json(digits: list[dict]) -> list[dict]:
+    """The digits read as answers give them: probabilities rounded to PROBABILITY_DECIMALS."""
+    return [
+        {
+            **found,
+            "confidence": round(found["confidence"], PROBABILITY_DECIMALS),
+            "probabilities": [round(probability, PROBABILITY_DECIMALS) for probability in found["probabilities"]],
+        }
+        for found in digits
+    ]
 
 
 def prediction_json(prediction: storage.Prediction) -> dict:
@@ -27,7 +41,7 @@ def prediction_json(prediction: storage.Prediction) -> dict:
         "id": prediction.id,
         "created_at": timestamp(prediction.created_at),
         "number": prediction.number,
-        "digits": prediction.digits,
+        "digits": digits_json(prediction.digits),
         "model": prediction.model_version,
         "source": prediction.source,
         "content_type": prediction.content_type,
@@ -63,7 +77,7 @@ class Predict(Resource):
         body = {
             "id": outcome.prediction_id,
             "number": outcome.reading.number,
-            "digits": outcome.reading.digits,
+            "digits": digits_json(outcome.reading.digits),
             "cached": outcome.cached,
             "model": outcome.model_version,
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),

@@ -31,7 +31,7 @@ def test_predict_reads_a_base64_image_and_stores_it(app, client, seven):
     [digit] = body["digits"]
     assert digit["digit"] == 7
     assert digit["confidence"] == digit["probabilities"][7] == max(digit["probabilities"])
-    assert sum(digit["probabilities"]) == pytest.approx(1.0)
+    assert sum(digit["probabilities"]) == pytest.approx(1.0, abs=1e-3), "ten probabilities, each rounded"
     assert body["cached"] is False
     assert body["model"] == app.extensions["digit_model"].version
     assert body["elapsed_ms"] > 0
@@ -43,10 +43,32 @@ def test_predict_reads_a_base64_image_and_stores_it(app, client, seven):
     assert row["content_type"] == "image/png"
     assert row["source"] == "canvas"
     assert row["number"] == "7"
-    assert row["digits"] == body["digits"]
+    assert rounded(row["digits"]) == body["digits"]
     assert row["model_version"] == body["model"]
     assert len(row["inputs"]) == 28 * 28
     assert row["label"] is None
+
+
+def rounded(digits: list[dict]) -> list[dict]:
+    return [
+        {**d, "confidence": round(d["confidence"], 4), "probabilities": [round(p, 4) for p in d["probabilities"]]}
+        for d in digits
+    ]
+
+
+def decimals(number: float) -> int:
+    return len(repr(number).partition(".")[2].rstrip("0"))
+
+
+def test_probabilities_are_answered_with_four_decimals(client, number_2024):
+    created = client.post("/api/predict", json={"image": b64(number_2024)}).json
+    shown = client.get(f"/api/predictions/{created['id']}").json
+    listed = client.get("/api/predictions").json["items"][0]
+
+    for answer in (created, shown, listed):
+        values = [value for d in answer["digits"] for value in (d["confidence"], *d["probabilities"])]
+        assert max(decimals(value) for value in values) <= 4, values
+        assert any(decimals(value) == 4 for value in values), "rounded, not truncated to fewer decimals"
 
 
 def test_predict_accepts_a_data_url(client, seven):
@@ -75,7 +97,9 @@ def test_predict_reads_every_digit_left_to_right_as_the_engine_does(app, client,
     boxes = [digit["box"] for digit in body["digits"]]
     assert [box["x"] for box in boxes] == sorted(box["x"] for box in boxes)
     engine = recognise(number_2024, app.extensions["digit_model"])
-    assert [digit["probabilities"] for digit in body["digits"]] == [d.probabilities.tolist() for d in engine.digits]
+    assert [digit["probabilities"] for digit in body["digits"]] == [
+        [round(probability, 4) for probability in d.probabilities.tolist()] for d in engine.digits
+    ]
     assert boxes == [dataclasses.asdict(d.box) for d in engine.digits]
     row = stored(app, body["id"])
     assert row["source"] == "upload"
