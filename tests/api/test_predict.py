@@ -138,8 +138,13 @@ def test_the_stored_content_type_is_what_the_bytes_are(app, client):
             "/api/predict", data={"image": (io.BytesIO(image), "7.png"), "save": "false"}
         ),
         lambda client, image: client.post("/api/predict?save=false", data=image, content_type="image/png"),
+        lambda client, image: client.post("/api/predict?save=false", json={"image": b64(image)}),
+        lambda client, image: client.post("/api/predict?save=0", data={"image": (io.BytesIO(image), "7.png")}),
+        lambda client, image: client.post(
+            "/api/predict?save=false", data={"image": (io.BytesIO(image), "7.png"), "save": "false"}
+        ),
     ],
-    ids=["json", "multipart", "raw"],
+    ids=["json", "multipart", "raw", "json-query", "multipart-query", "multipart-both"],
 )
 def test_predict_without_saving_answers_200_and_stores_nothing(app, client, seven, send):
     response = send(client, seven)
@@ -150,6 +155,14 @@ def test_predict_without_saving_answers_200_and_stores_nothing(app, client, seve
     assert "Location" not in response.headers
     assert "Set-Cookie" not in response.headers
     assert stored_count(app) == 0
+
+
+def test_the_source_may_be_a_query_parameter_however_the_image_is_sent(app, client, seven):
+    by_json = client.post("/api/predict?source=canvas", json={"image": b64(seven)})
+    by_form = client.post("/api/predict?source=api", data={"image": (io.BytesIO(seven), "7.png")})
+
+    assert stored(app, by_json.json["id"])["source"] == "canvas"
+    assert stored(app, by_form.json["id"])["source"] == "api"
 
 
 def test_identical_bytes_are_answered_from_the_cache_and_still_stored(app, client, seven, monkeypatch):
@@ -197,6 +210,30 @@ BAD_REQUESTS = [
         dict(data={"image": (io.BytesIO(SEVEN), "7.png"), "save": "maybe"}),
         400,
         "true or false",
+    ),
+    (
+        "save in the form and the query, differently",
+        dict(data={"image": (io.BytesIO(SEVEN), "7.png"), "save": "true"}, query_string={"save": "false"}),
+        400,
+        "'save' is given twice and differently: True in the form and False in the query",
+    ),
+    (
+        "save in the JSON body and the query, differently",
+        dict(json={"image": b64(SEVEN), "save": False}, query_string={"save": "1"}),
+        400,
+        "'save' is given twice and differently",
+    ),
+    (
+        "a JSON body with save=maybe in the query",
+        dict(json={"image": b64(SEVEN)}, query_string={"save": "maybe"}),
+        400,
+        "The query parameter 'save' must be true or false, not 'maybe'.",
+    ),
+    (
+        "an unknown source in the query",
+        dict(json={"image": b64(SEVEN)}, query_string={"source": "fax"}),
+        400,
+        "'fax' is not one of",
     ),
     ("an empty raw body", dict(data=b"", content_type="image/png"), 400, "The body is empty"),
     ("a text body", dict(data="seven", content_type="text/plain"), 415, "not text/plain"),
