@@ -201,12 +201,17 @@ def get_prediction(prediction_id: int) -> Prediction:
     return db.get_or_404(Prediction, prediction_id, description=missing)
 
 
-def find_predictions(*, digit: int | None, label: str | None, page: int, per_page: int) -> Pagination:
-    """Stored predictions newest first, those whose reading contains `digit` or whose correction is `label`.
+def find_predictions(
+    *, client_id: str | None, digit: int | None, label: str | None, page: int, per_page: int
+) -> Pagination:
+    """Stored predictions newest first: those `client_id` made (None: every client's), whose reading
+    contains `digit` or whose correction is `label`.
 
     Pages past MAX_ID are as empty as that one, and asking for them would overflow the database's offset.
     """
     query = select(Prediction).order_by(Prediction.id.desc())
+    if client_id is not None:
+        query = query.where(Prediction.client_id == client_id)
     if digit is not None:
         query = query.where(Prediction.number.contains(str(digit)))
     if label is not None:

@@ -27,6 +27,22 @@ def has_admin_token() -> bool:
     return bool(token) and sent is not None and sent.type == "bearer" and _same(sent.token or "", token)
 
 
+def listed_client_id() -> str | None:
+    """Whose predictions a list shows: everyone's (None) with the admin token, else this client's own.
+
+    A client without a session has made none ("" is nobody's id); a wrong token is refused rather
+    than answered with the sender's own, probably empty, list.
+    """
+    if has_admin_token():
+        return None
+    if request.authorization is not None:
+        raise Unauthorized(
+            "The admin token is wrong; send it as 'Authorization: Bearer <token>', or nothing to list your own.",
+            www_authenticate=WWWAuthenticate("bearer", {"realm": "digits"}),
+        )
+    return session.get("client_id", "")
+
+
 def require_admin() -> None:
     if not current_app.config["ADMIN_TOKEN"]:
         raise Forbidden("Deleting is disabled: the service has no ADMIN_TOKEN configured.")

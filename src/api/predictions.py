@@ -8,7 +8,7 @@ from flask_restful import Resource
 from werkzeug.exceptions import BadRequest
 
 from src import storage
-from src.api.auth import client_id, require_admin, require_maker_or_admin
+from src.api.auth import client_id, listed_client_id, require_admin, require_maker_or_admin
 from src.api.openapi import json_body
 from src.api.uploads import read_upload
 from src.datasets import csv_chunks, idx_zip_chunks
@@ -93,6 +93,7 @@ class PredictionList(Resource):
         if label is not None and not DIGITS.fullmatch(label):
             raise BadRequest(f"The query parameter 'label' must be digits, like 7 or 2024, not {label!r}.")
         page = storage.find_predictions(
+            client_id=listed_client_id(),
             digit=int_arg("digit", None, 0, 9),
             label=label,
             page=int_arg("page", 1, 1),

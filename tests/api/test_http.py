@@ -127,7 +127,8 @@ def test_eight_concurrent_writers_never_see_database_is_locked(app, live_server)
 
     assert failures == []
     assert statuses == [201] * writers * each
-    assert requests.get(f"{live_server}/api/predictions").json()["total"] == writers * each
+    everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert requests.get(f"{live_server}/api/predictions", headers=everyone).json()["total"] == writers * each
 
 
 def free_port() -> int:
@@ -167,13 +168,15 @@ def run_py(instance: Path, **environment):
 @pytest.mark.parametrize("clear, kept", [("true", 0), ("false", 1)])
 def test_run_py_clears_stored_predictions_once_per_start_if_configured(tmp_path, seven, clear, kept):
     instance = tmp_path / "instance"
+    # One client throughout: the list shows a client its own predictions, and its cookie outlives a restart.
+    client = requests.Session()
     with run_py(instance, CLEAR_PREDICTIONS_ON_START="false") as base_url:
-        assert requests.post(f"{base_url}/api/predict", json={"image": b64(seven)}).status_code == 201
+        assert client.post(f"{base_url}/api/predict", json={"image": b64(seven)}).status_code == 201
 
     with run_py(instance, CLEAR_PREDICTIONS_ON_START=clear) as base_url:
-        after_start = requests.get(f"{base_url}/api/predictions").json()["total"]
-        requests.post(f"{base_url}/api/predict", json={"image": b64(seven)})
-        later = requests.get(f"{base_url}/api/predictions").json()["total"]
+        after_start = client.get(f"{base_url}/api/predictions").json()["total"]
+        client.post(f"{base_url}/api/predict", json={"image": b64(seven)})
+        later = client.get(f"{base_url}/api/predictions").json()["total"]
 
     assert after_start == kept
     assert later == kept + 1, "clearing happens at start, never per request"

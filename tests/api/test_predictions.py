@@ -44,6 +44,30 @@ def test_predictions_are_listed_newest_first_with_the_total(client, three):
     assert counts == {"total": 3, "page": 1, "per_page": 20, "pages": 1}
 
 
+def test_each_client_lists_only_the_predictions_it_made(app, client, three, seven):
+    other = app.test_client()
+    other_id = predict(other, seven)["id"]
+
+    mine = client.get("/api/predictions").json
+    theirs = other.get("/api/predictions").json
+    newcomer = app.test_client().get("/api/predictions").json
+    everyone = app.test_client().get("/api/predictions", headers=ADMIN).json
+
+    assert ([item["id"] for item in mine["items"]], mine["total"]) == ([p["id"] for p in reversed(three)], 3)
+    assert ([item["id"] for item in theirs["items"]], theirs["total"]) == ([other_id], 1)
+    assert (newcomer["items"], newcomer["total"]) == ([], 0)
+    assert everyone["total"] == 4
+    assert other.get("/api/predictions?digit=2").json["items"] == [], "filters apply within the client's own"
+
+
+def test_listing_with_a_wrong_admin_token_is_401(client, three):
+    response = client.get("/api/predictions", headers={"Authorization": "Bearer guess"})
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "The admin token is wrong" in response.json["detail"]
+
+
 def test_predictions_are_paginated(client, seven):
     ids = [predict(client, seven)["id"] for _ in range(5)]
 

@@ -19,7 +19,7 @@ from src.ml import threads
 from tests.api.conftest import schema_url
 from tests.api.images import b64, written
 from tests.api.test_http import free_port
-from tests.conftest import ROOT, model_path
+from tests.conftest import ADMIN_TOKEN, ROOT, model_path
 
 GUNICORN = [sys.executable, "-m", "gunicorn"]
 
@@ -83,13 +83,14 @@ def test_four_workers_on_postgresql_and_redis_clear_once_and_survive_a_killed_wo
     make_app(**postgres_settings).test_client().post("/api/predict", json={"image": b64(seven)})
     env = environment(
         tmp_path, DATABASE_URL=schema_url(postgres_schema), WEB_CONCURRENCY="4", CLEAR_PREDICTIONS_ON_START="true",
-        RATELIMIT_DEFAULT="10 per minute", **redis_settings,
+        RATELIMIT_DEFAULT="10 per minute", ADMIN_TOKEN=ADMIN_TOKEN, **redis_settings,
     )
+    everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     images = [written(digit) for digit in "234568"]
     log = tmp_path / "gunicorn.log"
 
     with gunicorn(env, log) as (master, base_url):
-        after_start = requests.get(f"{base_url}/api/predictions").json()["total"]
+        after_start = requests.get(f"{base_url}/api/predictions", headers=everyone).json()["total"]
         workers = wait_for(lambda: four_workers(master), "four workers")
         before = [requests.post(f"{base_url}/api/predict", json={"image": b64(image)}) for image in images[:3]]
 
@@ -97,7 +98,7 @@ def test_four_workers_on_postgresql_and_redis_clear_once_and_survive_a_killed_wo
         os.kill(victim, signal.SIGKILL)
         replaced = wait_for(lambda: four_workers(master, without=victim), "a new worker")
         after = [requests.post(f"{base_url}/api/predict", json={"image": b64(image)}) for image in images[3:]]
-        listed = requests.get(f"{base_url}/api/predictions").json()
+        listed = requests.get(f"{base_url}/api/predictions", headers=everyone).json()
         stats = [requests.get(f"{base_url}/api/stats") for _ in range(11)]
 
     assert after_start == 0, "the start clears what an earlier run stored"
