@@ -150,8 +150,11 @@ def read_image(image: bytes, model: DigitModel) -> Reading:
     )
 
 
-def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> Outcome:
-    """Read the digits in encoded image bytes and, if asked, store the prediction.
+def predict(
+    image: bytes, *, save: bool, source: str, client_id: str | None, replaces: storage.Prediction | None = None
+) -> Outcome:
+    """Read the digits in encoded image bytes and, if asked, store the prediction: as a new one,
+    or in place of the stored prediction `replaces` (a drawing read again once it has more strokes).
 
     Identical bytes read by the same model come from the cache; a cached reading is
     stored like a new one. Nothing is stored for an image that fails.
@@ -172,7 +175,7 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> 
         )
     prediction_id = None
     if save:
-        prediction_id = storage.add_prediction(
+        columns = dict(
             image=image,
             content_type=reading.content_type,
             sha256=sha256,
@@ -181,8 +184,12 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None) -> 
             digits=reading.digits,
             model_version=model.version,
             source=source,
-            client_id=client_id,
         )
+        if replaces is None:
+            prediction_id = storage.add_prediction(client_id=client_id, **columns)
+        else:
+            storage.replace_prediction(replaces, **columns)
+            prediction_id = replaces.id
     return Outcome(reading=reading, prediction_id=prediction_id, cached=cached, model_version=model.version)
 
 

@@ -219,6 +219,15 @@ def find_predictions(
     return db.paginate(query, page=min(page, MAX_ID), per_page=per_page, error_out=False)
 
 
+def replace_prediction(prediction: Prediction, **columns) -> None:
+    """Store a new reading in place of `prediction`, which keeps its id, client and time: a correction
+    of the reading it replaces says nothing of the new one, so it is withdrawn."""
+    for name, value in columns.items():
+        setattr(prediction, name, value)
+    prediction.label = prediction.labelled_at = None
+    db.session.commit()
+
+
 def set_label(prediction: Prediction, label: str | None) -> None:
     prediction.label = label
     prediction.labelled_at = utc_now() if label is not None else None

@@ -71,8 +71,16 @@ class Predict(Resource):
     def post(self):
         started = time.perf_counter()
         upload = read_upload()
+        replaced = None
+        if upload.replaces is not None:
+            replaced = storage.get_prediction(upload.replaces)
+            require_maker_or_admin(replaced)
         outcome = predict(
-            upload.image, save=upload.save, source=upload.source, client_id=client_id() if upload.save else None
+            upload.image,
+            save=upload.save,
+            source=upload.source,
+            client_id=client_id() if upload.save else None,
+            replaces=replaced,
         )
         body = {
             "id": outcome.prediction_id,
@@ -84,7 +92,8 @@ class Predict(Resource):
         }
         if outcome.prediction_id is None:
             return body, 200
-        return body, 201, {"Location": url_for("api.prediction", prediction_id=outcome.prediction_id)}
+        location = {"Location": url_for("api.prediction", prediction_id=outcome.prediction_id)}
+        return body, 200 if replaced else 201, location
 
 
 class PredictionList(Resource):

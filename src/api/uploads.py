@@ -19,6 +19,8 @@ class Upload:
     image: bytes
     save: bool
     source: str
+    replaces: int | None = None
+    """The client's earlier prediction this reading is to be stored in place of (JSON only)."""
 
 
 def decode_image_text(text: str) -> bytes:
@@ -73,7 +75,10 @@ def _options(given: dict, where: str, default_source: str) -> dict:
 def _from_json() -> Upload:
     body = json_body("PredictRequest")
     options = _options({name: body[name] for name in ("save", "source") if name in body}, "JSON body", "api")
-    return Upload(decode_image_text(body["image"]), options["save"], options["source"])
+    if "replaces" in body and not options["save"]:
+        raise BadRequest("'replaces' stores the reading in place of an earlier one, so it cannot go with save false.")
+    replaces = int(body["replaces"]) if "replaces" in body else None  # JSON Schema counts 7.0 as an integer
+    return Upload(decode_image_text(body["image"]), options["save"], options["source"], replaces)
 
 
 def _from_form() -> Upload:

@@ -165,6 +165,44 @@ def test_the_source_may_be_a_query_parameter_however_the_image_is_sent(app, clie
     assert stored(app, by_form.json["id"])["source"] == "api"
 
 
+def test_a_new_reading_of_a_drawing_replaces_the_clients_earlier_prediction(app, client, seven, number_2024):
+    first = client.post("/api/predict", json={"image": b64(seven), "source": "canvas"}).json
+    client.patch(f"/api/predictions/{first['id']}", json={"label": "1"})
+
+    again = client.post("/api/predict", json={"image": b64(number_2024), "source": "canvas", "replaces": first["id"]})
+
+    assert again.status_code == 200
+    assert (again.json["id"], again.json["number"]) == (first["id"], "2024")
+    assert again.headers["Location"] == f"/api/predictions/{first['id']}"
+    assert stored_count(app) == 1
+    row = stored(app, first["id"])
+    assert (row["number"], row["image"], row["source"]) == ("2024", number_2024, "canvas")
+    assert (row["label"], row["labelled_at"]) == (None, None), "the correction was of the reading replaced"
+
+
+@pytest.mark.parametrize(
+    "whose, status, detail",
+    [
+        ("another client's", 403, "Only the client that made prediction"),
+        ("a deleted one", 404, "There is no prediction"),
+        ("not to be saved", 400, "cannot go with save false"),
+    ],
+)
+def test_a_reading_replaces_only_a_prediction_of_the_same_client(app, client, seven, whose, status, detail):
+    made = client.post("/api/predict", json={"image": b64(seven)}).json["id"]
+    sender, replaces, body = app.test_client(), made, {}
+    if whose == "a deleted one":
+        sender, replaces = client, made + 1
+    elif whose == "not to be saved":
+        sender, body = client, {"save": False}
+
+    response = sender.post("/api/predict", json={"image": b64(written("3")), "replaces": replaces, **body})
+
+    assert response.status_code == status
+    assert detail in response.json["detail"]
+    assert (stored_count(app), stored(app, made)["number"]) == (1, "7")
+
+
 def test_identical_bytes_are_answered_from_the_cache_and_still_stored(app, client, seven, monkeypatch):
     first = client.post("/api/predict", json={"image": b64(seven)})
     readings = []
