@@ -25,6 +25,9 @@ export class Pad {
       .on("pointermove", (event) => this.extend(event.originalEvent))
       .on("pointerup", (event) => this.end(event.originalEvent))
       .on("pointercancel", () => this.cancel());
+    // A stroke is no gesture: without this, the browser reads a quick stroke as a flick and swallows the next tap
+    // anywhere on the page (on a digit's chip, say) as the tap that stops the flick.
+    canvas.addEventListener("touchstart", (event) => event.preventDefault(), { passive: false });
   }
 
   get hasInk() {
