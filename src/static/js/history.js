@@ -1,5 +1,5 @@
 // The history: recent predictions page by page, filtered by digit, each correctable by the browser that made it.
-import { correctPrediction, explain, listPredictions, wasAborted } from "./api.js";
+import { correctPrediction, explain, listPredictions, versioned, wasAborted } from "./api.js";
 import { percent } from "./result.js";
 
 const PER_PAGE = 6;
@@ -91,7 +91,7 @@ export class History {
     return $("<li>", { class: "history-item", "data-id": prediction.id }).append(
       $("<img>", {
         class: "history-item__thumb",
-        src: prediction.image_url,
+        src: versioned(prediction.image_url, prediction.sha256.slice(0, 16)),
         alt: `Image read as ${prediction.number}`,
         loading: "lazy",
       }),

@@ -17,6 +17,8 @@ export class Pad {
     this.current = null;
     this.erasing = false;
     this.frame = 0;
+    // Counts changes to the strokes, so that a reading can say which state of the drawing it read.
+    this.version = 0;
 
     new ResizeObserver(() => this.resize()).observe(canvas);
     this.resize();
@@ -130,6 +132,7 @@ export class Pad {
   }
 
   changed() {
+    this.version += 1;
     this.render();
     this.$canvas.trigger("pad:change");
   }

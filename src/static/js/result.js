@@ -1,5 +1,5 @@
 // The prediction view: the number, a box over each digit, the selected digit's probabilities and what the model saw.
-import { modelInputUrl } from "./api.js";
+import { modelInputUrl, versioned } from "./api.js";
 
 const ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
 
@@ -23,6 +23,8 @@ export class ResultView {
     this.$modelInput = $(".model-input");
     this.$overlays = $(".boxes");
     this.prediction = null;
+    // Counts the answers shown, to tell apart what the model saw in successive readings of one drawing.
+    this.answers = 0;
     this.$boxes = $();
     this.size = null;
 
@@ -48,6 +50,7 @@ export class ResultView {
   // `overlay` is the boxes layer over the image that was sent, with that image's size in pixels.
   show(prediction, overlay) {
     this.prediction = prediction;
+    this.answers += 1;
     this.$overlays.empty().removeClass("is-stale");
     this.$boxes = overlay.$boxes;
     this.size = overlay.size;
@@ -106,7 +109,7 @@ export class ResultView {
     this.$modelInput.prop("hidden", prediction.id == null);
     if (prediction.id != null) {
       this.$modelInput.find("img").attr({
-        src: modelInputUrl(prediction.id),
+        src: versioned(modelInputUrl(prediction.id), this.answers),
         alt: count === 1 ? "The digit as the model saw it" : `The ${count} digits as the model saw them`,
       });
     }

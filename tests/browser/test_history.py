@@ -1,0 +1,75 @@
+"""The history keeps what each person finally wrote: a drawing is one entry however often it is read."""
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Traffic
+from tests.browser.drawing import draw_number, draw_stroke, finger, number_png, strokes_on_pad
+
+
+def test_a_four_drawn_in_two_strokes_with_a_pause_is_one_entry_read_4(phone_page, stored, screenshots):
+    page = phone_page
+    first, second = strokes_on_pad(page, "4")
+    draw = finger(page, seconds_per_line=0.3)
+    # The pause is long enough for the page to read and store the first stroke on its own.
+    with page.expect_response("**/api/predict") as half:
+        draw(page, first)
+    assert half.value.status == 201
+    page.wait_for_timeout(1500)
+    page.screenshot(path=screenshots / "phone-half-drawn-four.png")
+    with page.expect_response("**/api/predict") as whole:
+        draw(page, second)
+
+    assert whole.value.status == 200, "the second reading replaced the first"
+    expect(page.locator("#result")).to_have_text("4")
+    expect(page.locator("#history .history-item__value")).to_have_text(["4"])
+    assert stored() == [("4", None, "canvas")]
+
+
+def test_auto_read_then_predict_is_one_entry(page, stored):
+    traffic = Traffic(page)
+    draw_number(page, "7")
+    expect(page.locator("#result")).to_have_text("7")
+
+    page.locator("#predict").click()
+    traffic.settle()
+
+    expect(page.locator("#result")).to_have_text("7")
+    expect(page.locator("#history .history-item")).to_have_count(1)
+    assert stored() == [("7", None, "canvas")]
+
+
+def test_predict_while_the_pad_is_being_read_and_then_more_strokes_is_one_entry(page, stored):
+    traffic = Traffic(page)
+    seven, one = strokes_on_pad(page, "71")
+    draw_stroke(page, seven)
+    page.locator("#predict").click()
+    draw_stroke(page, one)
+    page.locator("#predict").click()
+    traffic.settle()
+
+    expect(page.locator("#result")).to_have_text("71")
+    assert stored() == [("71", None, "canvas")]
+
+
+def test_clear_starts_a_new_entry_and_an_undo_does_not(page, stored):
+    draw_number(page, "7")
+    expect(page.locator("#result")).to_have_text("7")
+    page.locator("#clear").click()
+    draw_number(page, "17")
+    expect(page.locator("#result")).to_have_text("17")
+    page.locator("#undo").click()
+    expect(page.locator("#result")).to_have_text("1")
+
+    expect(page.locator("#history .history-item__value")).to_have_text(["1", "7"])
+    assert [number for number, _, _ in stored()] == ["7", "1"]
+
+
+def test_each_upload_is_an_entry_of_its_own(page, stored, tmp_path):
+    picture = tmp_path / "four.png"
+    picture.write_bytes(number_png("4"))
+    for _ in range(2):
+        with page.expect_response("**/api/predict"):
+            page.locator("#upload").set_input_files(picture)
+        expect(page.locator("#result")).to_have_text("4")
+
+    expect(page.locator("#history .history-item")).to_have_count(2)
+    assert stored() == [("4", None, "upload"), ("4", None, "upload")]
