@@ -1,7 +1,8 @@
-"""The history keeps what each person finally wrote: a drawing is one entry however often it is read."""
+"""The history keeps what each person finally wrote, and shows each browser its own: a drawing is one entry
+however often it is read, and another browser sees none of it."""
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Traffic
+from tests.browser.conftest import PHONE, Traffic, open_page
 from tests.browser.drawing import draw_number, draw_stroke, finger, number_png, strokes_on_pad
 
 
@@ -73,3 +74,21 @@ def test_each_upload_is_an_entry_of_its_own(page, stored, tmp_path):
 
     expect(page.locator("#history .history-item")).to_have_count(2)
     assert stored() == [("4", None, "upload"), ("4", None, "upload")]
+
+
+def test_a_second_browser_sees_none_of_the_first_ones_history(browser, live_server, console, page, stored):
+    draw_number(page, "7")
+    expect(page.locator("#history .history-item__value")).to_have_text(["7"])
+
+    other = open_page(browser, live_server, console, PHONE)
+    try:
+        expect(other.locator(".history-message")).to_have_text("Nothing yet: your predictions will appear here.")
+        expect(other.locator("#history .history-item")).to_have_count(0)
+        draw_number(other, "4", stroke=finger(other))
+        expect(other.locator("#history .history-item__value")).to_have_text(["4"])
+    finally:
+        other.context.close()
+
+    page.reload()
+    expect(page.locator("#history .history-item__value")).to_have_text(["7"])
+    assert sorted(number for number, _, _ in stored()) == ["4", "7"]
