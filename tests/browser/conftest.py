@@ -1,4 +1,5 @@
 """Headless Chromium on the real service (`live_server`, a fresh database per test); any console output fails."""
+import json
 import re
 import shutil
 from pathlib import Path
@@ -123,6 +124,19 @@ class Traffic:
                 quiet_since += 50
             self.page.wait_for_timeout(50)
         raise AssertionError(f"the page kept {len(self.in_flight)} requests in flight")
+
+
+def answers_with(page, change) -> None:
+    """Let the service answer /api/predict, then change its answer's digits with `change` before the page sees
+    it: the prediction is real and stored, only how sure the model was is set by the test."""
+
+    def fulfil(route):
+        response = route.fetch()
+        answer = response.json()
+        change(answer["digits"][0])
+        route.fulfill(response=response, body=json.dumps(answer))
+
+    page.route("**/api/predict", fulfil)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 // The history: recent predictions page by page, filtered by digit, each correctable by the browser that made it.
 import { correctPrediction, explain, listPredictions, versioned, wasAborted } from "./api.js";
-import { percent } from "./result.js";
+import { howSure } from "./result.js";
 
 const PER_PAGE = 6;
 const SOURCES = { canvas: "drawn", upload: "uploaded" };
@@ -80,7 +80,7 @@ export class History {
   item(prediction) {
     const created = new Date(prediction.created_at);
     const corrected = prediction.label != null && prediction.label !== prediction.number;
-    const confidence = Math.min(...prediction.digits.map((found) => found.confidence));
+    const sure = howSure(prediction.digits.map((found) => found.confidence));
     const $number = $("<p>", { class: "history-item__number" })
       .append($("<span>", { class: "history-item__value", text: corrected ? prediction.label : prediction.number }));
     if (corrected) {
@@ -98,7 +98,7 @@ export class History {
       $number,
       $("<p>", { class: "history-item__meta" }).append(
         $("<time>", { datetime: prediction.created_at, title: absolute.format(created), text: ago(created) }),
-        document.createTextNode(` · ${SOURCES[prediction.source] || prediction.source} · ${percent(confidence)} sure`),
+        document.createTextNode(` · ${SOURCES[prediction.source] || prediction.source} · ${sure}`),
       ),
       this.actions(prediction),
     );
