@@ -4,8 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE
-from tests.browser.drawing import blank_png, draw_number, draw_stroke, finger, number_png
+from tests.browser.drawing import blank_png, draw_number, draw_stroke, number_png
 from tests.browser.pixels import drawn_bars
 
 
@@ -248,18 +247,3 @@ def test_desktop_layout_screenshot(page, screenshots):
     page.locator("#panel-draw .box").nth(2).wait_for()
 
     page.screenshot(path=screenshots / "desktop.png", full_page=True)
-
-
-def test_a_finger_draws_on_the_phone_without_scrolling_and_the_page_fits_the_screen(phone_page, screenshots):
-    page = phone_page
-    draw_number(page, "47", stroke=finger(page))
-
-    expect(page.locator("#result")).to_have_text("47")
-    expect(page.locator("#history .history-item")).to_have_count(1)
-    assert page.evaluate("scrollY") == 0, "drawing must not scroll the page"
-
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
-    page.screenshot(path=screenshots / "phone.png", full_page=True)
-    page.set_viewport_size({"width": 360, "height": 740})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
-
