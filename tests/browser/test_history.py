@@ -2,7 +2,7 @@
 however often it is read, and another browser sees none of it."""
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, Traffic, open_page
+from tests.browser.conftest import DESKTOP, PHONE, Traffic, open_page
 from tests.browser.drawing import draw_number, draw_stroke, finger, number_png, strokes_on_pad
 
 
@@ -92,3 +92,33 @@ def test_a_second_browser_sees_none_of_the_first_ones_history(browser, live_serv
     page.reload()
     expect(page.locator("#history .history-item__value")).to_have_text(["7"])
     assert sorted(number for number, _, _ in stored()) == ["4", "7"]
+
+
+def test_a_card_whose_correction_opens_grows_alone(page):
+    # A correction form with a choice for each of four digits takes two lines in a card.
+    for number in ("7", "1471"):
+        with page.expect_response("**/api/predict"):
+            draw_number(page, number)
+        page.locator("#clear").click()
+    expect(page.locator("#history .history-item")).to_have_count(2)
+    first, second = page.locator("#history .history-item").all()
+    assert first.bounding_box()["y"] == second.bounding_box()["y"], "side by side on a desktop screen"
+    height = second.bounding_box()["height"]
+
+    first.get_by_role("button", name="Correct it").click()
+
+    expect(first.locator(".correction")).to_be_visible()
+    assert first.bounding_box()["height"] > height
+    assert second.bounding_box()["height"] == height
+
+
+def test_predictions_sent_through_the_api_are_said_to_be(browser, live_server, console):
+    page = open_page(browser, live_server, console, DESKTOP)
+    try:
+        # Sent with this browser's cookies, as a program run by the same person would.
+        answer = page.request.post("/api/predict?source=api", data=number_png("7"), headers={"Content-Type": "image/png"})
+        assert answer.status == 201
+        page.reload()
+        expect(page.locator("#history .history-item__meta")).to_contain_text(["sent through the API"])
+    finally:
+        page.context.close()

@@ -3,7 +3,7 @@ import { correctPrediction, explain, listPredictions, versioned, wasAborted } fr
 import { howSure } from "./result.js";
 
 const PER_PAGE = 6;
-const SOURCES = { canvas: "drawn", upload: "uploaded" };
+const SOURCES = { canvas: "drawn", upload: "uploaded", api: "sent through the API" };
 const UNITS = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
