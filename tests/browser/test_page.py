@@ -1,4 +1,5 @@
 """The page as a person uses it, in headless Chromium against the real service."""
+import json
 import re
 
 import pytest
@@ -6,6 +7,7 @@ from playwright.sync_api import expect
 
 from tests.browser.drawing import blank_png, draw_number, draw_stroke, number_png
 from tests.browser.pixels import drawn_bars
+from tests.conftest import model_path
 
 
 def bar(page, digit: int):
@@ -199,12 +201,18 @@ def test_the_history_pages_through_predictions_and_filters_them_by_digit(page):
     expect(page.locator(".pager")).to_be_hidden()
 
 
-def test_the_about_section_shows_the_model_cards_figures(page):
+def test_how_it_works_gives_the_model_cards_figures_in_plain_words(page):
+    card = json.loads(model_path().with_suffix(".json").read_text())
+    test = card["mnist_test"]
     about = page.locator("#about")
 
-    expect(about.locator("dt")).to_contain_text(["Accuracy", "Trained on"])
-    expect(about.locator("dd").first).to_have_text(re.compile(r"^\d+\.\d\d% of [\d,]+ MNIST test digits$"))
-    expect(about.locator(".about__steps li").first).to_be_visible()
+    expect(about.locator("dt")).to_contain_text(["Right on", "Learned from"])
+    right = f"{round(test['accuracy'] * test['samples']):,} of {test['samples']:,} test digits it had never seen"
+    expect(about.locator("dd").first).to_have_text(f"{right} ({test['accuracy'] * 100:.2f}%)")
+    expect(about.locator("dd").nth(1)).to_contain_text(f"{card['training_data']['training_digits']:,} handwritten digits")
+    expect(about.locator(".about__steps li")).to_have_count(4)
+    steps = about.locator(".about__steps").inner_text()
+    assert not re.search(r"\b(SVM|HOG|PCA|Platt|kernel|normalis|deskew|segment)", steps, re.IGNORECASE), steps
 
 
 def test_the_tabs_work_with_the_arrow_keys(page):
