@@ -46,7 +46,8 @@ def test_the_readme_shows_a_curl_example_for_every_endpoint():
             assert shown, f"no README example of {method} {path}"
 
 
-def test_the_readme_curl_examples_work_as_written(app, tmp_path):
+def run_readme_curl_examples(app, tmp_path) -> list[tuple[str, str, object]]:
+    """Each README curl command run as written against `app`, in order: (command, content type, answer)."""
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     # curl reads this file: fail on an HTTP error, and say the status and type after each answer.
     curlrc = 'silent\nshow-error\nfail-with-body\nwrite-out = "\\n%{http_code} %{content_type}"\n'
@@ -65,6 +66,11 @@ def test_the_readme_curl_examples_work_as_written(app, tmp_path):
             status, _, content_type = status_line.partition(" ")
             assert status.startswith("2"), f"{command} answered {status_line}: {body}"
             answers.append((command, content_type, json.loads(body) if "json" in content_type else body))
+    return answers
+
+
+def test_the_readme_curl_examples_work_as_written(app, tmp_path):
+    answers = run_readme_curl_examples(app, tmp_path)
 
     first_command, _, first = answers[0]
     assert first["number"] == "2024", "the README shows examples/2024.png read as 2024"
@@ -73,6 +79,40 @@ def test_the_readme_curl_examples_work_as_written(app, tmp_path):
     assert (tmp_path / "digits-idx.zip").read_bytes()[:2] == b"PK"
     corrected = [answer for command, _, answer in answers if "PATCH" in command]
     assert [answer["label"] for answer in corrected] == ["2024", "7"]
+
+
+def readme_json_examples() -> list[dict]:
+    """The example answers of the README's section "The API"."""
+    section = (ROOT / "README.md").read_text().split("\n## The API\n", 1)[1].split("\n## ", 1)[0]
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.DOTALL)]
+
+
+def shape(value):
+    """A JSON value's field names and types, all the way down; a list's shape is its first item's."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return "number" if isinstance(value, int | float) and not isinstance(value, bool) else type(value).__name__
+
+
+# What differs from one run of the examples to the next.
+VARYING = {"id", "created_at", "labelled_at", "elapsed_ms", "image_url", "input_url"}
+
+
+def test_the_readmes_example_answers_are_real_ones(app, tmp_path):
+    answers = [answer for _, _, answer in run_readme_curl_examples(app, tmp_path) if isinstance(answer, dict)]
+    examples = readme_json_examples()
+
+    assert len(examples) >= 2
+    for example in examples:
+        # The first answer with the example's fields and number is the one it was taken from.
+        real = next((a for a in answers if a.keys() == example.keys() and a["number"] == example["number"]), None)
+        assert real is not None, f"no README command answers with the fields {sorted(example)}"
+        assert shape(example) == shape(real)
+        assert {key: example[key] for key in example.keys() - VARYING} == {
+            key: real[key] for key in real.keys() - VARYING
+        }, "the README shows an answer the service of today would not give"
 
 
 def test_predict_and_correct_over_http_with_the_session_cookie(live_server, seven):
