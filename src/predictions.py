@@ -263,8 +263,17 @@ def check_quota(address: str) -> None:
         )
 
 
-def predict(image: bytes, *, save: bool, source: str, client_id: str | None, client_address: str | None = None) -> Outcome:
-    """Read the digits in encoded image bytes and, if asked, store the prediction.
+def predict(
+    image: bytes,
+    *,
+    save: bool,
+    source: str,
+    client_id: str | None,
+    client_address: str | None = None,
+    replaces: storage.Prediction | None = None,
+) -> Outcome:
+    """Read the digits in encoded image bytes and, if asked, store the prediction: as a new one,
+    or in place of the stored prediction `replaces` (a drawing read again once it has more strokes).
 
     Identical bytes read by the same model come from the cache; a cached reading is
     stored like a new one. Nothing is stored for an image that fails, and of one that is read, its
@@ -290,7 +299,7 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None, cli
     prediction_id = None
     if save:
         stored, content_type = without_metadata(image)
-        prediction_id = storage.add_prediction(
+        columns = dict(
             image=stored,
             content_type=content_type,
             sha256=sha256,
@@ -299,9 +308,12 @@ def predict(image: bytes, *, save: bool, source: str, client_id: str | None, cli
             digits=reading.digits,
             model_version=model.version,
             source=source,
-            client_id=client_id,
-            client_address=address,
         )
+        if replaces is None:
+            prediction_id = storage.add_prediction(client_id=client_id, client_address=address, **columns)
+        else:
+            storage.replace_prediction(replaces, **columns)
+            prediction_id = replaces.public_id
         current_app.extensions["retention"].sweep_if_due()
     return Outcome(reading=reading, prediction_id=prediction_id, cached=cached, model_version=model.version)
 

@@ -345,17 +345,32 @@ def get_prediction(public_id: str) -> Prediction:
 
 
 @needs_database
-def find_predictions(*, digit: int | None, label: str | None, page: int, per_page: int) -> Pagination:
-    """Stored predictions newest first, those whose reading contains `digit` or whose correction is `label`.
+def find_predictions(
+    *, client_id: str | None, digit: int | None, label: str | None, page: int, per_page: int
+) -> Pagination:
+    """Stored predictions newest first: those `client_id` made (None: every client's), whose reading
+    contains `digit` or whose correction is `label`.
 
     Pages past MAX_ID are as empty as that one, and asking for them would overflow the database's offset.
     """
     query = select(Prediction).order_by(Prediction.id.desc())
+    if client_id is not None:
+        query = query.where(Prediction.client_id == client_id)
     if digit is not None:
         query = query.where(Prediction.number.contains(str(digit)))
     if label is not None:
         query = query.where(Prediction.label == label)
     return db.paginate(query, page=min(page, MAX_ID), per_page=per_page, error_out=False)
+
+
+@needs_database
+def replace_prediction(prediction: Prediction, **columns) -> None:
+    """Store a new reading in place of `prediction`, which keeps its id, client and time: a correction
+    of the reading it replaces says nothing of the new one, so it is withdrawn."""
+    for name, value in {**columns, "image_size": len(columns["image"])}.items():
+        setattr(prediction, name, value)
+    prediction.label = prediction.labelled_at = None
+    db.session.commit()
 
 
 @needs_database

@@ -21,10 +21,12 @@ SCHEMAS = "#/components/schemas/"
 def inlined(node):
     """A schema with each reference to another schema of the document replaced by that schema
     (none refers back to itself): jsonschema would otherwise look each one up on every
-    validation, for three-fifths of the time a request body takes to check."""
+    validation, for three-fifths of the time a request body takes to check. Words beside a reference
+    (its `description`) are kept."""
     if isinstance(node, dict):
-        if set(node) == {"$ref"} and node["$ref"].startswith(SCHEMAS):
-            return inlined(DOCUMENT["components"]["schemas"][node["$ref"].removeprefix(SCHEMAS)])
+        if node.get("$ref", "").startswith(SCHEMAS):
+            beside = {key: inlined(value) for key, value in node.items() if key != "$ref"}
+            return {**inlined(DOCUMENT["components"]["schemas"][node["$ref"].removeprefix(SCHEMAS)]), **beside}
         return {key: inlined(value) for key, value in node.items()}
     if isinstance(node, list):
         return [inlined(value) for value in node]

@@ -8,7 +8,7 @@ from flask_restful import Resource
 from werkzeug.exceptions import BadRequest
 
 from src import storage
-from src.api.auth import client_id, require_admin, require_maker_or_admin
+from src.api.auth import client_id, own_prediction, require_admin, requesting_client
 from src.api.openapi import json_body
 from src.api.uploads import read_upload
 from src.datasets import csv_chunks, idx_zip_chunks
@@ -16,10 +16,24 @@ from src.predictions import correct_prediction, input_png, labelled_inputs, pred
 
 DIGITS = re.compile(r"[0-9]+")
 MAX_PER_PAGE = 100
+# Probabilities in answers: more decimals than the model's calibration can vouch for only look precise.
+PROBABILITY_DECIMALS = 4
 
 
 def timestamp(moment: datetime | None) -> str | None:
     return moment.replace(tzinfo=UTC).isoformat() if moment else None
+
+
+def digits_json(digits: list[dict]) -> list[dict]:
+    """The digits read as answers give them: probabilities rounded to PROBABILITY_DECIMALS."""
+    return [
+        {
+            **found,
+            "confidence": round(found["confidence"], PROBABILITY_DECIMALS),
+            "probabilities": [round(probability, PROBABILITY_DECIMALS) for probability in found["probabilities"]],
+        }
+        for found in digits
+    ]
 
 
 def prediction_json(prediction: storage.Prediction) -> dict:
@@ -27,7 +41,7 @@ def prediction_json(prediction: storage.Prediction) -> dict:
         "id": prediction.public_id,
         "created_at": timestamp(prediction.created_at),
         "number": prediction.number,
-        "digits": prediction.digits,
+        "digits": digits_json(prediction.digits),
         "model": prediction.model_version,
         "source": prediction.source,
         "content_type": prediction.content_type,
@@ -57,24 +71,27 @@ class Predict(Resource):
     def post(self):
         started = time.perf_counter()
         upload = read_upload()
+        replaced = own_prediction(upload.replaces) if upload.replaces is not None else None
         outcome = predict(
             upload.image,
             save=upload.save,
             source=upload.source,
             client_id=client_id() if upload.save else None,
             client_address=request.remote_addr,
+            replaces=replaced,
         )
         body = {
             "id": outcome.prediction_id,
             "number": outcome.reading.number,
-            "digits": outcome.reading.digits,
+            "digits": digits_json(outcome.reading.digits),
             "cached": outcome.cached,
             "model": outcome.model_version,
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
         }
         if outcome.prediction_id is None:
             return body, 200
-        return body, 201, {"Location": url_for("api.prediction", prediction_id=outcome.prediction_id)}
+        location = {"Location": url_for("api.prediction", prediction_id=outcome.prediction_id)}
+        return body, 200 if replaced else 201, location
 
 
 class PredictionList(Resource):
@@ -83,6 +100,7 @@ class PredictionList(Resource):
         if label is not None and not DIGITS.fullmatch(label):
             raise BadRequest(f"The query parameter 'label' must be digits, like 7 or 2024, not {label!r}.")
         page = storage.find_predictions(
+            client_id=requesting_client(),
             digit=int_arg("digit", None, 0, 9),
             label=label,
             page=int_arg("page", 1, 1),
@@ -99,13 +117,6 @@ class PredictionList(Resource):
     def delete(self):
         require_admin()
         return {"deleted": storage.clear_predictions()}
-
-
-def own_prediction(prediction_id: str) -> storage.Prediction:
-    """A stored prediction, for the client that made it or the admin token only."""
-    prediction = storage.get_prediction(prediction_id)
-    require_maker_or_admin(prediction)
-    return prediction
 
 
 class PredictionItem(Resource):

@@ -1,5 +1,6 @@
 """The image a client sends to POST /api/predict: JSON with base64 or a data URL, multipart
-form data, or a raw body with an image content type."""
+form data, or a raw body with an image content type; and its options (`save`, `source`), which
+each way takes as query parameters, JSON and forms also as fields of their own."""
 import base64
 import re
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ class Upload:
     image: bytes
     save: bool
     source: str
+    replaces: str | None = None
+    """The id of the client's earlier prediction this reading is to be stored in place of (JSON only)."""
 
 
 def decode_image_text(text: str) -> bytes:
@@ -38,37 +41,62 @@ def decode_image_text(text: str) -> bytes:
     return image
 
 
-def _upload_with_text_options(
-    image: bytes, empty: str, fields: Mapping[str, str], where: str, default_source: str
-) -> Upload:
-    """An upload whose `save` and `source` came as text (form fields, query parameters), checked like JSON ones."""
-    if not image:
-        raise BadRequest(empty)
-    words = {"true": True, "1": True, "false": False, "0": False}
-    save_text = fields.get("save", "true").strip().lower()
-    if save_text not in words:
-        raise BadRequest(f"The {where} 'save' must be true or false, not {fields['save']!r}.")
-    options = {"save": words[save_text], "source": fields.get("source", default_source)}
+TEXT_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _text_options(fields: Mapping[str, str], where: str) -> dict:
+    """The `save` and `source` given as text (form fields, query parameters), as JSON would give them."""
+    options = {}
+    if "save" in fields:
+        save_text = fields["save"].strip().lower()
+        if save_text not in TEXT_BOOLEANS:
+            raise BadRequest(f"The {where} 'save' must be true or false, not {fields['save']!r}.")
+        options["save"] = TEXT_BOOLEANS[save_text]
+    if "source" in fields:
+        options["source"] = fields["source"]
+    return options
+
+
+def _options(given: dict, where: str, default_source: str) -> dict:
+    """The options a request gives in its body (JSON fields, form fields) and in its query, which
+    every way of sending an image accepts: each may come from either, and where both give one they agree."""
+    options = dict(given)
+    for name, value in _text_options(request.args, "query parameter").items():
+        if name in options and options[name] != value:
+            raise BadRequest(
+                f"'{name}' is given twice and differently: {options[name]!r} in the {where} "
+                f"and {value!r} in the query. Give it once."
+            )
+        options[name] = value
     check_against_schema("PredictOptions", options)
-    return Upload(image, options["save"], options["source"])
+    return {"save": True, "source": default_source, **options}
 
 
 def _from_json() -> Upload:
     body = json_body("PredictRequest")
-    return Upload(decode_image_text(body["image"]), body.get("save", True), body.get("source", "api"))
+    options = _options({name: body[name] for name in ("save", "source") if name in body}, "JSON body", "api")
+    if "replaces" in body and not options["save"]:
+        raise BadRequest("'replaces' stores the reading in place of an earlier one, so it cannot go with save false.")
+    return Upload(decode_image_text(body["image"]), options["save"], options["source"], body.get("replaces"))
 
 
 def _from_form() -> Upload:
     uploaded = request.files.get("image")
     if uploaded is None:
         raise BadRequest("The form has no file field 'image'; send the picture as image=@file.png.")
-    empty = "The uploaded file 'image' is empty."
-    return _upload_with_text_options(uploaded.read(), empty, request.form, "form field", "upload")
+    image = uploaded.read()
+    if not image:
+        raise BadRequest("The uploaded file 'image' is empty.")
+    options = _options(_text_options(request.form, "form field"), "form", "upload")
+    return Upload(image, options["save"], options["source"])
 
 
 def _from_raw_body() -> Upload:
-    empty = "The body is empty; send the image's bytes."
-    return _upload_with_text_options(request.get_data(), empty, request.args, "query parameter", "api")
+    image = request.get_data()
+    if not image:
+        raise BadRequest("The body is empty; send the image's bytes.")
+    options = _options({}, "body", "api")
+    return Upload(image, options["save"], options["source"])
 
 
 def read_upload() -> Upload:

@@ -47,7 +47,8 @@ def test_the_readme_shows_a_curl_example_for_every_endpoint():
             assert shown, f"no README example of {method} {path}"
 
 
-def test_the_readme_curl_examples_work_as_written(app, tmp_path):
+def run_readme_curl_examples(app, tmp_path) -> list[tuple[str, str, object]]:
+    """Each README curl command run as written against `app`, in order: (command, content type, answer)."""
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     # curl reads this file: fail on an HTTP error, and say the status and type after each answer.
     curlrc = 'silent\nshow-error\nfail-with-body\nwrite-out = "\\n%{http_code} %{content_type}"\n'
@@ -68,6 +69,11 @@ def test_the_readme_curl_examples_work_as_written(app, tmp_path):
             status, _, content_type = status_line.partition(" ")
             assert status.startswith("2"), f"{command} answered {status_line}: {body}"
             answers.append((command, content_type, json.loads(body) if "json" in content_type else body))
+    return answers
+
+
+def test_the_readme_curl_examples_work_as_written(app, tmp_path):
+    answers = run_readme_curl_examples(app, tmp_path)
 
     first_command, _, first = answers[0]
     assert first["number"] == "2024", "the README shows examples/2024.png read as 2024"
@@ -76,6 +82,40 @@ def test_the_readme_curl_examples_work_as_written(app, tmp_path):
     assert (tmp_path / "digits-idx.zip").read_bytes()[:2] == b"PK"
     corrected = [answer for command, _, answer in answers if "PATCH" in command]
     assert [answer["label"] for answer in corrected] == ["2024", "2025"]
+
+
+def readme_json_examples() -> list[dict]:
+    """The example answers of the README's section "The API"."""
+    section = (ROOT / "README.md").read_text().split("\n## The API\n", 1)[1].split("\n## ", 1)[0]
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.DOTALL)]
+
+
+def shape(value):
+    """A JSON value's field names and types, all the way down; a list's shape is its first item's."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return "number" if isinstance(value, int | float) and not isinstance(value, bool) else type(value).__name__
+
+
+# What differs from one run of the examples to the next.
+VARYING = {"id", "created_at", "labelled_at", "elapsed_ms", "image_url", "input_url"}
+
+
+def test_the_readmes_example_answers_are_real_ones(app, tmp_path):
+    answers = [answer for _, _, answer in run_readme_curl_examples(app, tmp_path) if isinstance(answer, dict)]
+    examples = readme_json_examples()
+
+    assert len(examples) >= 2
+    for example in examples:
+        # The first answer with the example's fields and number is the one it was taken from.
+        real = next((a for a in answers if a.keys() == example.keys() and a["number"] == example["number"]), None)
+        assert real is not None, f"no README command answers with the fields {sorted(example)}"
+        assert shape(example) == shape(real)
+        assert {key: example[key] for key in example.keys() - VARYING} == {
+            key: real[key] for key in real.keys() - VARYING
+        }, "the README shows an answer the service of today would not give"
 
 
 def test_predict_and_correct_over_http_with_the_session_cookie(live_server, seven):
@@ -130,7 +170,8 @@ def test_eight_concurrent_writers_never_see_database_is_locked(app, live_server)
 
     assert failures == []
     assert statuses == [201] * writers * each
-    assert requests.get(f"{live_server}/api/predictions").json()["total"] == writers * each
+    everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert requests.get(f"{live_server}/api/predictions", headers=everyone).json()["total"] == writers * each
 
 
 def free_port() -> int:
@@ -175,13 +216,15 @@ def run_py(instance: Path, port: int | None = None, **environment):
 @pytest.mark.parametrize("clear, kept", [("true", 0), ("false", 1)])
 def test_run_py_clears_stored_predictions_once_per_start_if_configured(tmp_path, seven, clear, kept):
     instance = tmp_path / "instance"
+    # One client throughout: the list shows a client its own predictions, and its cookie outlives a restart.
+    client = requests.Session()
     with run_py(instance, CLEAR_PREDICTIONS_ON_START="false") as base_url:
-        assert requests.post(f"{base_url}/api/predict", json={"image": b64(seven)}).status_code == 201
+        assert client.post(f"{base_url}/api/predict", json={"image": b64(seven)}).status_code == 201
 
     with run_py(instance, CLEAR_PREDICTIONS_ON_START=clear) as base_url:
-        after_start = requests.get(f"{base_url}/api/predictions").json()["total"]
-        requests.post(f"{base_url}/api/predict", json={"image": b64(seven)})
-        later = requests.get(f"{base_url}/api/predictions").json()["total"]
+        after_start = client.get(f"{base_url}/api/predictions").json()["total"]
+        client.post(f"{base_url}/api/predict", json={"image": b64(seven)})
+        later = client.get(f"{base_url}/api/predictions").json()["total"]
 
     assert after_start == kept
     assert later == kept + 1, "clearing happens at start, never per request"
@@ -225,12 +268,13 @@ def test_a_malformed_deep_or_oversized_body_is_a_4xx_problem_over_http(live_serv
 
 def test_a_second_run_py_on_a_busy_port_fails_and_changes_nothing(tmp_path, seven):
     instance, port = tmp_path / "instance", free_port()
+    client = requests.Session()  # the list shows a client its own predictions
     with run_py(instance, port, CLEAR_PREDICTIONS_ON_START="true") as base_url:
-        requests.post(f"{base_url}/api/predict", json={"image": b64(seven)})
+        client.post(f"{base_url}/api/predict", json={"image": b64(seven)})
 
         second = run_py_process(instance, port, CLEAR_PREDICTIONS_ON_START="true")
         output = second.communicate(timeout=120)[0].decode()
-        kept = requests.get(f"{base_url}/api/predictions").json()["total"]
+        kept = client.get(f"{base_url}/api/predictions").json()["total"]
 
     assert second.returncode != 0
     assert "Address already in use" in output

@@ -31,7 +31,7 @@ def test_predict_reads_a_base64_image_and_stores_it(app, client, seven):
     [digit] = body["digits"]
     assert digit["digit"] == 7
     assert digit["confidence"] == digit["probabilities"][7] == max(digit["probabilities"])
-    assert sum(digit["probabilities"]) == pytest.approx(1.0)
+    assert sum(digit["probabilities"]) == pytest.approx(1.0, abs=1e-3), "ten probabilities, each rounded"
     assert body["cached"] is False
     assert body["model"] == app.extensions["digit_model"].version
     assert body["elapsed_ms"] > 0
@@ -43,10 +43,32 @@ def test_predict_reads_a_base64_image_and_stores_it(app, client, seven):
     assert row["content_type"] == "image/png"
     assert row["source"] == "canvas"
     assert row["number"] == "7"
-    assert row["digits"] == body["digits"]
+    assert rounded(row["digits"]) == body["digits"]
     assert row["model_version"] == body["model"]
     assert len(row["inputs"]) == 28 * 28
     assert row["label"] is None
+
+
+def rounded(digits: list[dict]) -> list[dict]:
+    return [
+        {**d, "confidence": round(d["confidence"], 4), "probabilities": [round(p, 4) for p in d["probabilities"]]}
+        for d in digits
+    ]
+
+
+def decimals(number: float) -> int:
+    return len(repr(number).partition(".")[2].rstrip("0"))
+
+
+def test_probabilities_are_answered_with_four_decimals(client, number_2024):
+    created = client.post("/api/predict", json={"image": b64(number_2024)}).json
+    shown = client.get(f"/api/predictions/{created['id']}").json
+    listed = client.get("/api/predictions").json["items"][0]
+
+    for answer in (created, shown, listed):
+        values = [value for d in answer["digits"] for value in (d["confidence"], *d["probabilities"])]
+        assert max(decimals(value) for value in values) <= 4, values
+        assert any(decimals(value) == 4 for value in values), "rounded, not truncated to fewer decimals"
 
 
 def test_predict_accepts_a_data_url(client, seven):
@@ -75,7 +97,9 @@ def test_predict_reads_every_digit_left_to_right_as_the_engine_does(app, client,
     boxes = [digit["box"] for digit in body["digits"]]
     assert [box["x"] for box in boxes] == sorted(box["x"] for box in boxes)
     engine = recognise(number_2024, app.extensions["digit_model"])
-    assert [digit["probabilities"] for digit in body["digits"]] == [d.probabilities.tolist() for d in engine.digits]
+    assert [digit["probabilities"] for digit in body["digits"]] == [
+        [round(probability, 4) for probability in d.probabilities.tolist()] for d in engine.digits
+    ]
     assert boxes == [dataclasses.asdict(d.box) for d in engine.digits]
     row = stored(app, body["id"])
     assert row["source"] == "upload"
@@ -114,8 +138,13 @@ def test_the_stored_content_type_is_what_the_bytes_are(app, client):
             "/api/predict", data={"image": (io.BytesIO(image), "7.png"), "save": "false"}
         ),
         lambda client, image: client.post("/api/predict?save=false", data=image, content_type="image/png"),
+        lambda client, image: client.post("/api/predict?save=false", json={"image": b64(image)}),
+        lambda client, image: client.post("/api/predict?save=0", data={"image": (io.BytesIO(image), "7.png")}),
+        lambda client, image: client.post(
+            "/api/predict?save=false", data={"image": (io.BytesIO(image), "7.png"), "save": "false"}
+        ),
     ],
-    ids=["json", "multipart", "raw"],
+    ids=["json", "multipart", "raw", "json-query", "multipart-query", "multipart-both"],
 )
 def test_predict_without_saving_answers_200_and_stores_nothing(app, client, seven, send):
     response = send(client, seven)
@@ -126,6 +155,60 @@ def test_predict_without_saving_answers_200_and_stores_nothing(app, client, seve
     assert "Location" not in response.headers
     assert "Set-Cookie" not in response.headers
     assert stored_count(app) == 0
+
+
+def test_the_source_may_be_a_query_parameter_however_the_image_is_sent(app, client, seven):
+    by_json = client.post("/api/predict?source=canvas", json={"image": b64(seven)})
+    by_form = client.post("/api/predict?source=api", data={"image": (io.BytesIO(seven), "7.png")})
+
+    assert stored(app, by_json.json["id"])["source"] == "canvas"
+    assert stored(app, by_form.json["id"])["source"] == "api"
+
+
+def test_a_new_reading_of_a_drawing_replaces_the_clients_earlier_prediction(app, client, seven, number_2024):
+    first = client.post("/api/predict", json={"image": b64(seven), "source": "canvas"}).json
+    client.patch(f"/api/predictions/{first['id']}", json={"label": "1"})
+
+    again = client.post("/api/predict", json={"image": b64(number_2024), "source": "canvas", "replaces": first["id"]})
+
+    assert again.status_code == 200
+    assert (again.json["id"], again.json["number"]) == (first["id"], "2024")
+    assert again.headers["Location"] == f"/api/predictions/{first['id']}"
+    assert stored_count(app) == 1
+    row = stored(app, first["id"])
+    assert (row["number"], row["image"], row["source"]) == ("2024", number_2024, "canvas")
+    assert (row["label"], row["labelled_at"]) == (None, None), "the correction was of the reading replaced"
+
+
+@pytest.mark.parametrize(
+    "whose, status, detail",
+    [
+        ("another client's", 403, "Only the client that made prediction"),
+        ("a deleted one", 404, "There is no prediction"),
+        ("not to be saved", 400, "cannot go with save false"),
+        ("an integer", 400, "is not of type 'string'"),
+        ("not an id", 400, "does not match"),
+    ],
+)
+def test_a_reading_replaces_only_a_prediction_of_the_same_client(app, client, seven, whose, status, detail):
+    made = client.post("/api/predict", json={"image": b64(seven)}).json["id"]
+    sender, replaces, body = app.test_client(), made, {}
+    if whose == "a deleted one":
+        deleted = client.post("/api/predict", json={"image": b64(written("5"))}).json["id"]
+        assert client.delete(f"/api/predictions/{deleted}").status_code == 204
+        sender, replaces = client, deleted
+    elif whose == "not to be saved":
+        sender, body = client, {"save": False}
+    elif whose == "an integer":
+        sender, replaces = client, 1
+    elif whose == "not an id":
+        sender, replaces = client, made + "\n"
+
+    response = sender.post("/api/predict", json={"image": b64(written("3")), "replaces": replaces, **body})
+
+    assert response.status_code == status
+    assert detail in response.json["detail"]
+    assert (stored_count(app), stored(app, made)["number"]) == (1, "7")
 
 
 def test_identical_bytes_are_answered_from_the_cache_and_still_stored(app, client, seven, monkeypatch):
@@ -173,6 +256,30 @@ BAD_REQUESTS = [
         dict(data={"image": (io.BytesIO(SEVEN), "7.png"), "save": "maybe"}),
         400,
         "true or false",
+    ),
+    (
+        "save in the form and the query, differently",
+        dict(data={"image": (io.BytesIO(SEVEN), "7.png"), "save": "true"}, query_string={"save": "false"}),
+        400,
+        "'save' is given twice and differently: True in the form and False in the query",
+    ),
+    (
+        "save in the JSON body and the query, differently",
+        dict(json={"image": b64(SEVEN), "save": False}, query_string={"save": "1"}),
+        400,
+        "'save' is given twice and differently",
+    ),
+    (
+        "a JSON body with save=maybe in the query",
+        dict(json={"image": b64(SEVEN)}, query_string={"save": "maybe"}),
+        400,
+        "The query parameter 'save' must be true or false, not 'maybe'.",
+    ),
+    (
+        "an unknown source in the query",
+        dict(json={"image": b64(SEVEN)}, query_string={"source": "fax"}),
+        400,
+        "'fax' is not one of",
     ),
     ("an empty raw body", dict(data=b"", content_type="image/png"), 400, "The body is empty"),
     ("a text body", dict(data="seven", content_type="text/plain"), 415, "not text/plain"),

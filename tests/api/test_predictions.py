@@ -49,6 +49,30 @@ def test_predictions_are_listed_newest_first_with_the_total(client, three):
     assert counts == {"total": 3, "page": 1, "per_page": 20, "pages": 1}
 
 
+def test_each_client_lists_only_the_predictions_it_made(app, client, three, seven):
+    other = app.test_client()
+    other_id = predict(other, seven)["id"]
+
+    mine = client.get("/api/predictions").json
+    theirs = other.get("/api/predictions").json
+    newcomer = app.test_client().get("/api/predictions").json
+    everyone = app.test_client().get("/api/predictions", headers=ADMIN).json
+
+    assert ([item["id"] for item in mine["items"]], mine["total"]) == ([p["id"] for p in reversed(three)], 3)
+    assert ([item["id"] for item in theirs["items"]], theirs["total"]) == ([other_id], 1)
+    assert (newcomer["items"], newcomer["total"]) == ([], 0)
+    assert everyone["total"] == 4
+    assert other.get("/api/predictions?digit=2").json["items"] == [], "filters apply within the client's own"
+
+
+def test_listing_with_a_wrong_admin_token_is_401(client, three):
+    response = client.get("/api/predictions", headers={"Authorization": "Bearer guess"})
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "The admin token is wrong" in response.json["detail"]
+
+
 def test_predictions_are_paginated(client, seven):
     ids = [predict(client, seven)["id"] for _ in range(5)]
 
@@ -169,8 +193,10 @@ def test_another_client_may_not_correct_it(app, three):
         f"/api/predictions/{three[0]['id']}", json={"label": "1"}, headers={"Authorization": "Bearer guess"}
     )
 
-    assert response.status_code == wrong_token.status_code == 403
+    assert response.status_code == 403
     assert "Only the client that made prediction" in response.json["detail"]
+    assert wrong_token.status_code == 401, "a wrong token is refused as such, as the list refuses it"
+    assert wrong_token.headers["WWW-Authenticate"].startswith("Bearer")
     assert stranger.get(f"/api/predictions/{three[0]['id']}", headers=ADMIN).json["label"] is None
 
 
@@ -226,7 +252,7 @@ def test_deleting_everything_is_refused_without_a_configured_admin_token(make_ap
 
     assert every.status_code == 403
     assert every.json["detail"] == "Deleting is disabled: the service has no ADMIN_TOKEN configured."
-    assert client.get(f"/api/predictions", headers=ADMIN).json["total"] == 1
+    assert client.get("/api/predictions").json["total"] == 1
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer guess"}, {"Authorization": f"Basic {ADMIN_TOKEN}"}])

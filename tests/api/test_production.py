@@ -20,9 +20,9 @@ from src.ml import threads
 from tests.api.conftest import schema_url
 from tests.api.faults import Outage
 from tests.api.images import b64, written
-from tests.api.test_predictions import store_rows
 from tests.api.test_http import free_port, send_raw
-from tests.conftest import ROOT, model_path
+from tests.api.test_predictions import store_rows
+from tests.conftest import ADMIN_TOKEN, ROOT, model_path
 
 GUNICORN = [sys.executable, "-m", "gunicorn"]
 
@@ -87,13 +87,14 @@ def test_four_workers_on_postgresql_and_redis_clear_once_and_survive_a_killed_wo
     make_app(**postgres_settings).test_client().post("/api/predict", json={"image": b64(seven)})
     env = environment(
         tmp_path, DATABASE_URL=schema_url(postgres_schema), WEB_CONCURRENCY="4", CLEAR_PREDICTIONS_ON_START="true",
-        RATELIMIT_DEFAULT="10 per minute", **redis_settings,
+        RATELIMIT_DEFAULT="10 per minute", ADMIN_TOKEN=ADMIN_TOKEN, **redis_settings,
     )
+    everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     images = [written(digit) for digit in "234568"]
     log = tmp_path / "gunicorn.log"
 
     with gunicorn(env, log) as (master, base_url):
-        after_start = requests.get(f"{base_url}/api/predictions").json()["total"]
+        after_start = requests.get(f"{base_url}/api/predictions", headers=everyone).json()["total"]
         workers = wait_for(lambda: four_workers(master), "four workers")
         before = [requests.post(f"{base_url}/api/predict", json={"image": b64(image)}) for image in images[:3]]
 
@@ -101,7 +102,7 @@ def test_four_workers_on_postgresql_and_redis_clear_once_and_survive_a_killed_wo
         os.kill(victim, signal.SIGKILL)
         replaced = wait_for(lambda: four_workers(master, without=victim), "a new worker")
         after = [requests.post(f"{base_url}/api/predict", json={"image": b64(image)}) for image in images[3:]]
-        listed = requests.get(f"{base_url}/api/predictions").json()
+        listed = requests.get(f"{base_url}/api/predictions", headers=everyone).json()
         stats = [requests.get(f"{base_url}/api/stats") for _ in range(11)]
 
     assert after_start == 0, "the start clears what an earlier run stored"
@@ -207,10 +208,11 @@ def test_an_export_longer_than_the_workers_timeout_fails_visibly_and_the_worker_
 def test_a_second_gunicorn_on_a_busy_port_fails_and_changes_nothing(tmp_path, seven):
     env = environment(tmp_path, RATELIMIT_ENABLED="false", WEB_CONCURRENCY="1", CLEAR_PREDICTIONS_ON_START="true")
 
+    client = requests.Session()  # the list shows a client its own predictions
     with gunicorn(env, tmp_path / "gunicorn.log") as (_, base_url):
-        requests.post(f"{base_url}/api/predict", json={"image": b64(seven)})
+        client.post(f"{base_url}/api/predict", json={"image": b64(seven)})
         second = subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-        kept = requests.get(f"{base_url}/api/predictions").json()["total"]
+        kept = client.get(f"{base_url}/api/predictions").json()["total"]
 
     assert second.returncode != 0
     assert "Address already in use" in second.stderr
@@ -226,8 +228,9 @@ def test_gunicorn_started_while_postgresql_is_down_answers_503_then_prepares_it_
     postgres.down()
     env = environment(
         tmp_path, DATABASE_URL=schema_url(postgres_schema, f"127.0.0.1:{postgres.port}"),
-        RATELIMIT_ENABLED="false", WEB_CONCURRENCY="2", CLEAR_PREDICTIONS_ON_START="true",
+        RATELIMIT_ENABLED="false", WEB_CONCURRENCY="2", CLEAR_PREDICTIONS_ON_START="true", ADMIN_TOKEN=ADMIN_TOKEN,
     )
+    everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     log = tmp_path / "gunicorn.log"
 
     try:
@@ -238,7 +241,7 @@ def test_gunicorn_started_while_postgresql_is_down_answers_503_then_prepares_it_
             postgres.up()
             wait_for(lambda: requests.get(f"{base_url}/api/health").status_code == 200, "a healthy service", 30)
             after = requests.post(f"{base_url}/api/predict", json={"image": b64(written("3"))})
-            listed = requests.get(f"{base_url}/api/predictions").json()
+            listed = requests.get(f"{base_url}/api/predictions", headers=everyone).json()
     finally:
         postgres.down()
 

@@ -39,7 +39,7 @@ def database(request, make_app):
 
 
 def stored_total(app) -> int:
-    return app.test_client().get("/api/predictions").json["total"]
+    return app.test_client().get("/api/predictions", headers=ADMIN).json["total"]
 
 
 def test_sqlite_runs_with_wal_and_a_busy_timeout(app):

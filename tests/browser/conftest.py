@@ -1,9 +1,11 @@
 """Headless Chromium on the real service (`live_server`, a fresh database per test); any console output fails."""
+import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import unavailable
 
@@ -83,6 +85,58 @@ def phone_page(browser, live_server, console):
     page = open_page(browser, live_server, console, PHONE)
     yield page
     page.context.close()
+
+
+@pytest.fixture
+def stored(app):
+    """The predictions stored in the service's database, oldest first: (number, label, source) each."""
+    from src.storage import Prediction, db
+
+    def rows() -> list[tuple[str, str | None, str]]:
+        with app.app_context():
+            found = db.session.execute(select(Prediction).order_by(Prediction.id)).scalars()
+            return [(row.number, row.label, row.source) for row in found]
+
+    return rows
+
+
+class Traffic:
+    """The page's requests still in flight, to wait until it has sent everything it was going to."""
+
+    def __init__(self, page):
+        self.page = page
+        self.in_flight = set()
+        page.on("request", lambda request: self.in_flight.add(request))
+        page.on("requestfinished", lambda request: self.in_flight.discard(request))
+        page.on("requestfailed", lambda request: self.in_flight.discard(request))
+
+    def settle(self, quiet_ms: int = 1500) -> None:
+        """Wait until nothing has been in flight for `quiet_ms`: longer than the page waits to read the pad."""
+        quiet_since = None
+        for _ in range(TIMEOUT_MS // 50):
+            if self.in_flight:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = 0
+            elif quiet_since >= quiet_ms:
+                return
+            else:
+                quiet_since += 50
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"the page kept {len(self.in_flight)} requests in flight")
+
+
+def answers_with(page, change) -> None:
+    """Let the service answer /api/predict, then change its answer's digits with `change` before the page sees
+    it: the prediction is real and stored, only how sure the model was is set by the test."""
+
+    def fulfil(route):
+        response = route.fetch()
+        answer = response.json()
+        change(answer["digits"][0])
+        route.fulfill(response=response, body=json.dumps(answer))
+
+    page.route("**/api/predict", fulfil)
 
 
 @pytest.fixture(scope="session")

@@ -14,17 +14,32 @@ DIGITS = {
 }
 
 
-def draw_number(page, number: str, stroke=None) -> None:
-    """Draw the digits of `number` side by side across the pad, each about 70% of its height."""
-    draw = stroke or draw_stroke
+# Other countries' ways of writing: a 1 with a long upstroke, and a 7 with a bar across its stem.
+STYLES = {
+    "1 with an upstroke": [[(0.0, 0.15), (0.5, 0.0), (0.5, 1.0)]],
+    "7 with a bar": [[(0.0, 0.0), (1.0, 0.0), (0.35, 1.0)], [(0.2, 0.5), (0.95, 0.5)]],
+}
+
+
+def strokes_on_pad(page, digits, shapes=DIGITS) -> list[list[tuple[float, float]]]:
+    """The strokes of `digits`, keys of `shapes` (a number's string: one digit each), side by side across
+    the pad, in page coordinates, each digit about 70% of the pad's height."""
     pad = page.locator("#pad").bounding_box()
     height = pad["height"] * 0.7
     width = height * 0.5
     top = pad["y"] + pad["height"] * 0.15
-    for position, digit in enumerate(number):
-        centre = pad["x"] + pad["width"] * (position + 0.5) / len(number)
-        for line in DIGITS[digit]:
-            draw(page, [(centre + (x - 0.5) * width, top + y * height) for x, y in line])
+    strokes = []
+    for position, digit in enumerate(digits):
+        centre = pad["x"] + pad["width"] * (position + 0.5) / len(digits)
+        for line in shapes[digit]:
+            strokes.append([(centre + (x - 0.5) * width, top + y * height) for x, y in line])
+    return strokes
+
+
+def draw_number(page, number: str, stroke=None) -> None:
+    """Draw the digits of `number` side by side across the pad, each about 70% of its height."""
+    for line in strokes_on_pad(page, number):
+        (stroke or draw_stroke)(page, line)
 
 
 def draw_stroke(page, points) -> None:
@@ -36,9 +51,11 @@ def draw_stroke(page, points) -> None:
     page.mouse.up()
 
 
-def finger(page):
-    """A stroke function that draws with touch events, like a finger on a phone (Playwright has no touch drag)."""
+def finger(page, seconds_per_line: float = 0.0):
+    """A stroke function that draws with touch events, like a finger on a phone (Playwright has no touch drag),
+    taking `seconds_per_line` over each straight part of a stroke."""
     session = page.context.new_cdp_session(page)
+    steps = 4 if seconds_per_line == 0 else 20
 
     def touch(kind, points):
         session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
@@ -46,8 +63,10 @@ def finger(page):
     def stroke(page, points) -> None:
         touch("touchStart", points[:1])
         for (x0, y0), (x1, y1) in zip(points, points[1:]):
-            for step in range(1, 5):
-                touch("touchMove", [(x0 + (x1 - x0) * step / 4, y0 + (y1 - y0) * step / 4)])
+            for step in range(1, steps + 1):
+                touch("touchMove", [(x0 + (x1 - x0) * step / steps, y0 + (y1 - y0) * step / steps)])
+                if seconds_per_line:
+                    page.wait_for_timeout(seconds_per_line * 1000 / steps)
         touch("touchEnd", [])
 
     return stroke

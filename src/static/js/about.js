@@ -1,22 +1,34 @@
-// The "How it works" section's figures, taken from the model card the service publishes.
+// The figures of "How it works", taken from the model card the service publishes, in words for anyone.
 import { modelCard } from "./api.js";
 
 const count = new Intl.NumberFormat();
+
+function duration(seconds) {
+  const minutes = Math.round(seconds / 60);
+  return minutes < 2 ? `${Math.round(seconds)} seconds` : `${count.format(minutes)} minutes`;
+}
 
 function figures(card) {
   const test = card.mnist_test || {};
   const training = card.training_data || {};
   const rows = [];
-  if (test.accuracy != null) {
-    rows.push(["Accuracy", `${(test.accuracy * 100).toFixed(2)}% of ${count.format(test.samples)} MNIST test digits`]);
+  if (test.accuracy != null && test.samples) {
+    const right = Math.round(test.accuracy * test.samples);
+    rows.push([
+      "Right on",
+      `${count.format(right)} of ${count.format(test.samples)} test digits it had never seen (${(test.accuracy * 100).toFixed(2)}%)`,
+    ]);
   }
-  if (training.dataset) {
+  if (training.training_digits) {
     const distorted = training.distorted_copies_per_digit;
-    const copies = distorted ? `, plus ${distorted} distorted ${distorted === 1 ? "copy" : "copies"} of each` : "";
-    rows.push(["Trained on", `${count.format(training.training_digits)} ${training.dataset} digits${copies}`]);
+    const copies = distorted
+      ? `, each also shown in ${distorted} distorted ${distorted === 1 ? "copy" : "copies"} (turned, slanted, thicker or thinner)`
+      : "";
+    const from = training.dataset ? ` from ${training.dataset}` : "";
+    rows.push(["Learned from", `${count.format(training.training_digits)} handwritten digits${from}${copies}`]);
   }
-  if (card.name) {
-    rows.push(["Model", card.name]);
+  if (card.training_seconds) {
+    rows.push(["Learning took", duration(card.training_seconds)]);
   }
   if (card.version) {
     rows.push(["Version", card.version]);
@@ -28,8 +40,6 @@ export function loadAbout() {
   const $section = $("#about");
   modelCard()
     .done((card) => {
-      const steps = [...(card.preprocessing || []), "classify each digit: a probability for every one of 0 to 9"];
-      $section.find(".about__steps").append(steps.map((step) => $("<li>", { text: step })));
       $section.find(".figures").append(
         figures(card).flatMap(([term, value]) => [$("<dt>", { text: term }), $("<dd>", { text: value })]),
       );

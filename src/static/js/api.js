@@ -6,8 +6,13 @@ function sendJson(method, url, body) {
   return $.ajax({ method, url, data: JSON.stringify(body), contentType: JSON_TYPE, dataType: "json" });
 }
 
-export function predictDrawing(dataUrl) {
-  return sendJson("POST", "/api/predict", { image: dataUrl, save: true, source: "canvas" });
+// `replaces`: the id of this browser's earlier reading of the same drawing, stored in its place.
+export function predictDrawing(dataUrl, replaces = null) {
+  const body = { image: dataUrl, save: true, source: "canvas" };
+  if (replaces != null) {
+    body.replaces = replaces;
+  }
+  return sendJson("POST", "/api/predict", body);
 }
 
 export function predictFile(file) {
@@ -38,6 +43,14 @@ export function modelCard() {
 
 export function modelInputUrl(id) {
   return `/api/predictions/${encodeURIComponent(id)}/input.png`;
+}
+
+// An image's URL marked with the version of what it shows: a page reuses an image it has loaded for as long as it is
+// open, whatever the server says, and a drawing read again keeps its prediction's URLs.
+export function versioned(url, version) {
+  const marked = new URL(url, window.location.href);
+  marked.searchParams.set("v", version);
+  return marked.pathname + marked.search;
 }
 
 export function wasAborted(xhr) {

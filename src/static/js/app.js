@@ -1,6 +1,7 @@
 // Wires the page together: what drawing, uploading and the buttons ask of the service, and where the answers go.
-import { explain, predictDrawing, predictFile, wasAborted } from "./api.js";
+import { explain, predictFile } from "./api.js";
 import { loadAbout } from "./about.js";
+import { Drawing, SUPERSEDED } from "./drawing.js";
 import { History } from "./history.js";
 import { Pad } from "./pad.js";
 import { ResultView } from "./result.js";
@@ -12,42 +13,37 @@ const AUTO_PREDICT_DELAY = 600;
 
 $(() => {
   const pad = new Pad($("#pad")[0]);
-  const result = new ResultView();
+  const drawing = new Drawing();
   const history = new History();
+  const result = new ResultView({ onCorrected: () => history.load(1) });
   const tabs = new Tabs($("[role=tablist]"));
   const upload = new Upload(predictUpload);
   const $padBoxes = $("#panel-draw .boxes");
-  let request = null;
+  // The answer the page waits for; any other that arrives is out of date and left unshown.
+  let awaited = null;
+  // The state of the pad (its version) that was last sent to be read, so that Predict does not read it twice.
+  let sentVersion = -1;
   let timer = 0;
 
-  function abort() {
-    if (request) {
-      request.abort();
-    }
-  }
-
-  // Only the latest request may change the page: an older one is aborted, and its answer ignored if it arrives anyway.
-  function send(current, source, overlay) {
-    abort();
+  function show(answer, source, overlay) {
+    const token = {};
+    awaited = token;
     result.busy();
-    request = current;
-    Promise.all([current, overlay]).then(
+    Promise.all([answer, overlay]).then(
       ([prediction, where]) => {
-        if (request === current) {
+        if (awaited === token) {
+          awaited = null;
           result.show(prediction, where);
           history.load(1);
         }
       },
-      () => {
-        if (request === current && !wasAborted(current)) {
-          result.fail(explain(current, source));
+      (error) => {
+        if (awaited === token && error !== SUPERSEDED) {
+          awaited = null;
+          result.fail(explain(error, source));
         }
       },
-    ).finally(() => {
-      if (request === current) {
-        request = null;
-      }
-    });
+    );
   }
 
   function predictPad() {
@@ -56,17 +52,31 @@ $(() => {
       result.fail("The pad is empty. Draw a digit on it first, then press Predict.", { error: false });
       return;
     }
+    if (pad.version === sentVersion) {
+      return;
+    }
+    const version = pad.version;
+    sentVersion = version;
     const { dataUrl, width, height } = pad.snapshot();
-    send(predictDrawing(dataUrl), "canvas", { $boxes: $padBoxes, size: { width, height } });
+    const answer = drawing.read(dataUrl);
+    // A reading that failed may be asked for again with Predict.
+    answer.catch(() => {
+      if (sentVersion === version) {
+        sentVersion = -1;
+      }
+    });
+    show(answer, "canvas", { $boxes: $padBoxes, size: { width, height } });
   }
 
   function predictUpload(file) {
     clearTimeout(timer);
+    // The result will be the picture's, so Predict must read the drawing again.
+    sentVersion = -1;
     // The previous answer's boxes would sit over the new picture while it is read.
     result.reset();
     tabs.select("tab-upload");
     const overlay = upload.show(file).then((size) => ({ $boxes: upload.$boxes, size }));
-    send(predictFile(file), "upload", overlay);
+    show(Promise.resolve(predictFile(file)), "upload", overlay);
   }
 
   $("#pad")
@@ -80,7 +90,8 @@ $(() => {
     })
     .on("pad:change", () => {
       clearTimeout(timer);
-      abort();
+      // An answer still on its way is about the drawing as it was.
+      awaited = null;
       if (pad.hasInk) {
         result.stale();
         timer = setTimeout(predictPad, AUTO_PREDICT_DELAY);
@@ -91,7 +102,10 @@ $(() => {
 
   $("#predict").on("click", predictPad);
   $("#undo").on("click", () => pad.undo());
-  $("#clear").on("click", () => pad.clear());
+  $("#clear").on("click", () => {
+    drawing.restart();
+    pad.clear();
+  });
   $("#eraser").on("click", function toggleEraser() {
     const erasing = $(this).attr("aria-pressed") !== "true";
     $(this).attr("aria-pressed", String(erasing));

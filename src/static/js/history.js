@@ -1,9 +1,9 @@
 // The history: recent predictions page by page, filtered by digit, each correctable by the browser that made it.
-import { correctPrediction, explain, listPredictions, wasAborted } from "./api.js";
-import { percent } from "./result.js";
+import { correctPrediction, explain, listPredictions, versioned, wasAborted } from "./api.js";
+import { howSure } from "./result.js";
 
 const PER_PAGE = 6;
-const SOURCES = { canvas: "drawn", upload: "uploaded" };
+const SOURCES = { canvas: "drawn", upload: "uploaded", api: "sent through the API" };
 const UNITS = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -80,7 +80,7 @@ export class History {
   item(prediction) {
     const created = new Date(prediction.created_at);
     const corrected = prediction.label != null && prediction.label !== prediction.number;
-    const confidence = Math.min(...prediction.digits.map((found) => found.confidence));
+    const sure = howSure(prediction.digits.map((found) => found.confidence));
     const $number = $("<p>", { class: "history-item__number" })
       .append($("<span>", { class: "history-item__value", text: corrected ? prediction.label : prediction.number }));
     if (corrected) {
@@ -91,14 +91,14 @@ export class History {
     return $("<li>", { class: "history-item", "data-id": prediction.id }).append(
       $("<img>", {
         class: "history-item__thumb",
-        src: prediction.image_url,
+        src: versioned(prediction.image_url, prediction.sha256.slice(0, 16)),
         alt: `Image read as ${prediction.number}`,
         loading: "lazy",
       }),
       $number,
       $("<p>", { class: "history-item__meta" }).append(
         $("<time>", { datetime: prediction.created_at, title: absolute.format(created), text: ago(created) }),
-        document.createTextNode(` · ${SOURCES[prediction.source] || prediction.source} · ${percent(confidence)} sure`),
+        document.createTextNode(` · ${SOURCES[prediction.source] || prediction.source} · ${sure}`),
       ),
       this.actions(prediction),
     );

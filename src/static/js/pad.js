@@ -17,6 +17,8 @@ export class Pad {
     this.current = null;
     this.erasing = false;
     this.frame = 0;
+    // Counts changes to the strokes, so that a reading can say which state of the drawing it read.
+    this.version = 0;
 
     new ResizeObserver(() => this.resize()).observe(canvas);
     this.resize();
@@ -25,6 +27,9 @@ export class Pad {
       .on("pointermove", (event) => this.extend(event.originalEvent))
       .on("pointerup", (event) => this.end(event.originalEvent))
       .on("pointercancel", () => this.cancel());
+    // A stroke is no gesture: without this, the browser reads a quick stroke as a flick and swallows the next tap
+    // anywhere on the page (on a digit's chip, say) as the tap that stops the flick.
+    canvas.addEventListener("touchstart", (event) => event.preventDefault(), { passive: false });
   }
 
   get hasInk() {
@@ -127,6 +132,7 @@ export class Pad {
   }
 
   changed() {
+    this.version += 1;
     this.render();
     this.$canvas.trigger("pad:change");
   }

@@ -1,0 +1,124 @@
+"""The history keeps what each person finally wrote, and shows each browser its own: a drawing is one entry
+however often it is read, and another browser sees none of it."""
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP, PHONE, Traffic, open_page
+from tests.browser.drawing import draw_number, draw_stroke, finger, number_png, strokes_on_pad
+
+
+def test_a_four_drawn_in_two_strokes_with_a_pause_is_one_entry_read_4(phone_page, stored, screenshots):
+    page = phone_page
+    first, second = strokes_on_pad(page, "4")
+    draw = finger(page, seconds_per_line=0.3)
+    # The pause is long enough for the page to read and store the first stroke on its own.
+    with page.expect_response("**/api/predict") as half:
+        draw(page, first)
+    assert half.value.status == 201
+    page.wait_for_timeout(1500)
+    page.screenshot(path=screenshots / "phone-half-drawn-four.png")
+    with page.expect_response("**/api/predict") as whole:
+        draw(page, second)
+
+    assert whole.value.status == 200, "the second reading replaced the first"
+    expect(page.locator("#result")).to_have_text("4")
+    expect(page.locator("#history .history-item__value")).to_have_text(["4"])
+    assert stored() == [("4", None, "canvas")]
+
+
+def test_auto_read_then_predict_is_one_entry(page, stored):
+    traffic = Traffic(page)
+    draw_number(page, "7")
+    expect(page.locator("#result")).to_have_text("7")
+
+    page.locator("#predict").click()
+    traffic.settle()
+
+    expect(page.locator("#result")).to_have_text("7")
+    expect(page.locator("#history .history-item")).to_have_count(1)
+    assert stored() == [("7", None, "canvas")]
+
+
+def test_predict_while_the_pad_is_being_read_and_then_more_strokes_is_one_entry(page, stored):
+    traffic = Traffic(page)
+    seven, one = strokes_on_pad(page, "71")
+    draw_stroke(page, seven)
+    page.locator("#predict").click()
+    draw_stroke(page, one)
+    page.locator("#predict").click()
+    traffic.settle()
+
+    expect(page.locator("#result")).to_have_text("71")
+    assert stored() == [("71", None, "canvas")]
+
+
+def test_clear_starts_a_new_entry_and_an_undo_does_not(page, stored):
+    draw_number(page, "7")
+    expect(page.locator("#result")).to_have_text("7")
+    page.locator("#clear").click()
+    draw_number(page, "17")
+    expect(page.locator("#result")).to_have_text("17")
+    page.locator("#undo").click()
+    expect(page.locator("#result")).to_have_text("1")
+
+    expect(page.locator("#history .history-item__value")).to_have_text(["1", "7"])
+    assert [number for number, _, _ in stored()] == ["7", "1"]
+
+
+def test_each_upload_is_an_entry_of_its_own(page, stored, tmp_path):
+    picture = tmp_path / "four.png"
+    picture.write_bytes(number_png("4"))
+    for _ in range(2):
+        with page.expect_response("**/api/predict"):
+            page.locator("#upload").set_input_files(picture)
+        expect(page.locator("#result")).to_have_text("4")
+
+    expect(page.locator("#history .history-item")).to_have_count(2)
+    assert stored() == [("4", None, "upload"), ("4", None, "upload")]
+
+
+def test_a_second_browser_sees_none_of_the_first_ones_history(browser, live_server, console, page, stored):
+    draw_number(page, "7")
+    expect(page.locator("#history .history-item__value")).to_have_text(["7"])
+
+    other = open_page(browser, live_server, console, PHONE)
+    try:
+        expect(other.locator(".history-message")).to_have_text("Nothing yet: your predictions will appear here.")
+        expect(other.locator("#history .history-item")).to_have_count(0)
+        draw_number(other, "4", stroke=finger(other))
+        expect(other.locator("#history .history-item__value")).to_have_text(["4"])
+    finally:
+        other.context.close()
+
+    page.reload()
+    expect(page.locator("#history .history-item__value")).to_have_text(["7"])
+    assert sorted(number for number, _, _ in stored()) == ["4", "7"]
+
+
+def test_a_card_whose_correction_opens_grows_alone(page):
+    # A correction form with a choice for each of four digits takes two lines in a card.
+    for number in ("7", "1471"):
+        with page.expect_response("**/api/predict"):
+            draw_number(page, number)
+        page.locator("#clear").click()
+    expect(page.locator("#history .history-item")).to_have_count(2)
+    first, second = page.locator("#history .history-item").all()
+    assert first.bounding_box()["y"] == second.bounding_box()["y"], "side by side on a desktop screen"
+    height = second.bounding_box()["height"]
+
+    first.get_by_role("button", name="Correct it").click()
+
+    expect(first.locator(".correction")).to_be_visible()
+    assert first.bounding_box()["height"] > height
+    assert second.bounding_box()["height"] == height
+
+
+def test_predictions_sent_through_the_api_are_said_to_be(browser, live_server, console):
+    page = open_page(browser, live_server, console, DESKTOP)
+    try:
+        # Sent with this browser's cookies, as a program run by the same person would.
+        answer = page.request.post("/api/predict?source=api", data=number_png("7"), headers={"Content-Type": "image/png"})
+        assert answer.status == 201
+        page.reload()
+        expect(page.locator("#history .history-item__meta")).to_contain_text(["sent through the API"])
+    finally:
+        page.context.close()
