@@ -247,12 +247,17 @@ def address_key(address: str | None) -> str:
     return hmac.new(key, (address or "").encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def check_quota(address: str) -> None:
+def check_quota(address: str, replaces: storage.Prediction | None = None) -> None:
+    """Refuse to store from a client address that has stored its hour's worth. A reading stored in place
+    of another (`replaces`) takes that one's room: a drawing read again as it grows is still one entry,
+    even at the limit."""
     per_hour, bytes_per_hour = current_app.config["QUOTA_PREDICTIONS_PER_HOUR"], current_app.config["QUOTA_BYTES_PER_HOUR"]
     if not per_hour and not bytes_per_hour:
         return
     hour_ago = storage.utc_now() - timedelta(hours=1)
     count, size, first = storage.stored_since(address, hour_ago)
+    if replaces is not None and replaces.client_address == address and replaces.created_at >= hour_ago:
+        count, size = count - 1, size - (replaces.image_size or 0)
     if (per_hour and count >= per_hour) or (bytes_per_hour and size >= bytes_per_hour):
         limits = [f"{per_hour:,} predictions" if per_hour else "", f"{bytes_per_hour:,} bytes" if bytes_per_hour else ""]
         raise QuotaExceeded(
@@ -282,7 +287,7 @@ def predict(
     model = current_model()
     if save:
         address = address_key(client_address)
-        check_quota(address)
+        check_quota(address, replaces)
     sha256 = hashlib.sha256(image).hexdigest()
     key = f"reading:{model.version}:{sha256}"
     # The cache only saves time: when it is down, read the image again (/api/health reports it).

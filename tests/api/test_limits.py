@@ -49,6 +49,33 @@ def test_a_client_past_its_hourly_quota_of_bytes_gets_a_429_problem(make_app, se
     assert statuses == [201, 201, 429]
 
 
+def test_a_drawing_read_again_at_the_quota_is_stored_in_place_of_its_first_reading(make_app, seven):
+    app = make_app(QUOTA_PREDICTIONS_PER_HOUR=1)
+    client = app.test_client()
+
+    first = client.post("/api/predict", json={"image": b64(written("1")), "source": "canvas"})
+    again = client.post("/api/predict", json={"image": b64(seven), "source": "canvas", "replaces": first.json["id"]})
+    another = client.post("/api/predict", json={"image": b64(seven)})
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert another.status_code == 429, "a new entry still counts"
+    assert stored_numbers(app) == ["7"]
+
+
+def test_a_reading_stored_in_place_of_another_counts_its_own_bytes(make_app, seven):
+    small, large = written("1"), written("1", (800, 800))
+    app = make_app(QUOTA_BYTES_PER_HOUR=len(large))
+    client = app.test_client()
+    first = client.post("/api/predict", json={"image": b64(small)}).json["id"]
+
+    grown = client.post("/api/predict", json={"image": b64(large), "replaces": first})
+    another = client.post("/api/predict", json={"image": b64(seven)})
+
+    assert len(small) < len(large)
+    assert grown.status_code == 200
+    assert another.status_code == 429, "the hour's bytes are the large image's, not the small one's it replaced"
+
+
 def test_padding_in_an_upload_is_not_stored(app, client, seven):
     padded = padded_png(seven, 9_000_000)
 
