@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from benchmarks.corpus import hostile_requests
+from serve import stop
 from src.config import ENVIRONMENT
 from src.ml import threads
 from tests.api.conftest import schema_url
@@ -73,12 +74,7 @@ def gunicorn(env: dict, log: Path, healthy: bool = True):
         wait_for(answers, "a healthy /api/health" if healthy else "an answer from /api/health")
         yield master, base_url
     finally:
-        master.terminate()
-        try:
-            master.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            master.kill()
-            master.wait()
+        stop(master)
 
 
 def test_four_workers_on_postgresql_and_redis_clear_once_and_survive_a_killed_worker(
