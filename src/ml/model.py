@@ -12,20 +12,37 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from .features import HogFeatures, deskew
-from .svm import BlasSVC
+from .svm import PairwiseSVC
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "digits-svm.joblib"
+NOT_A_DIGIT = 10
+"""The class of marks that are not digits: letters, words, scribbles, shapes, pieces of pictures."""
+SEVERAL_DIGITS = 11
+"""The class of blobs that hold several digits run together, to be cut apart."""
+DIGITS = np.arange(10)
 
 
-def build_pipeline(components: int = 100, random_state: int = 0) -> Pipeline:
+@dataclass(frozen=True)
+class Readings:
+    """What the model reads in each of n marks."""
+
+    digits: np.ndarray
+    """(n, 10): the probability of each digit, given that the mark is one digit."""
+    one_digit: np.ndarray
+    not_a_digit: np.ndarray
+    several_digits: np.ndarray
+    """(n,) each: the probabilities that the mark is one digit, no digit, or several digits run together."""
+
+
+def build_pipeline(components: int = 100, random_state: int = 0, n_jobs: int | None = -1) -> Pipeline:
     """Deskew, HOG, PCA, then an RBF SVM whose pairwise probabilities are Platt-scaled and coupled."""
     return Pipeline(
         [
             ("deskew", FunctionTransformer(deskew)),
             ("hog", HogFeatures()),
             ("pca", PCA(n_components=components, random_state=random_state)),
-            ("svm", BlasSVC(kernel="rbf", C=10.0, gamma="scale", probability=True, random_state=random_state)),
+            ("svm", PairwiseSVC(C=10.0, gamma="scale", cache_size=1000, n_jobs=n_jobs, random_state=random_state)),
         ]
     )
 
@@ -67,11 +84,25 @@ class DigitModel:
         object.__setattr__(self, "transforms", [served_transform(step) for _, step in self.pipeline.steps[:-1]])
 
     def predict_proba(self, digits: np.ndarray) -> np.ndarray:
-        """Probabilities (n, 10) for normalised uint8 digits of shape (n, 28, 28)."""
+        """Probabilities (n, classes) for normalised uint8 digits of shape (n, 28, 28), in the order of
+        the pipeline's `classes_`."""
         X = np.asarray(digits).reshape(len(digits), -1)
         for transform in self.transforms:
             X = transform(X)
         return self.pipeline[-1].predict_proba(X)
+
+    def read(self, marks: np.ndarray) -> Readings:
+        """What the model reads in normalised marks of shape (n, 28, 28)."""
+        probabilities = self.predict_proba(marks)
+        classes = self.pipeline.classes_
+        by_digit = probabilities[:, np.searchsorted(classes, DIGITS)]
+        one_digit = by_digit.sum(axis=1)
+        return Readings(
+            digits=by_digit / one_digit[:, None],
+            one_digit=one_digit,
+            not_a_digit=probabilities[:, classes == NOT_A_DIGIT].sum(axis=1),
+            several_digits=probabilities[:, classes == SEVERAL_DIGITS].sum(axis=1),
+        )
 
 
 def file_version(model_path: Path) -> str:

@@ -1,33 +1,158 @@
-"""The engine's whole path: image bytes in, the digits written, with probabilities, out."""
+"""The engine's whole path: image bytes in, the digits written, with probabilities, out.
+
+Each blob of ink is read whole first, as one digit, no digit, or several digits run together.
+One read as no digit is a mark, left out. One that may hold several digits is also cut where
+the pieces between the cuts read best as digits (`split`: segmentation by recognition), and
+the reading kept is the likelier: the blob as one digit, or the blob as several digits and
+each piece as its digit. An image whose marks are mostly not digits is writing or a picture,
+not a number, and reads as no digit at all.
+"""
+from dataclasses import dataclass
+
 import numpy as np
 
 from .decode import DEFAULT_MAX_PIXELS, decode
 from .ink import WORKING_SIZE, find_ink
-from .model import DigitModel
+from .model import DigitModel, Readings
 from .normalise import normalise_digit
-from .segment import find_digits
+from .segment import DigitInk, find_digits
+from .split import Seams, best_chain, between, candidate_pieces
 from .types import RecognisedDigit, Recognition
 
-
-def normalised_digits(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
-    """Decode, find and normalise: each digit's box and 28x28 image, left to right."""
-    decoded = decode(data, max_pixels, working_size=WORKING_SIZE)
-    ink = find_ink(decoded.grey, decoded.scale)
-    if ink is None:
-        return []
-    return [(found.box, normalise_digit(found.intensity)) for found in find_digits(ink)]
+ONE_DIGIT = 0.5
+"""A piece of a cut blob is a digit only if at least this likely to be one."""
+MARK = 0.8
+"""A blob is left out as no digit only if at least this likely to be none: a digit written oddly is
+often taken for a mark at even odds, and a person would rather have a guess than nothing."""
+MAX_MARKS = 64
+"""More blobs than this is a page of writing or a picture, not a number: it is not read."""
+CUT_HEIGHT = 112
+"""Blobs are cut, and their pieces read, at most this many pixels high: pieces are read at 20 pixels."""
+MAX_PIECES = 1000
+"""Pieces read in all while cutting the blobs of one image: what bounds an image's cost. Blobs left
+when they are spent are read whole."""
+CHARACTER = 0.5
+"""A mark at least this share of the tallest mark's height is the size of a character, not a stray stroke."""
+WRITING = 1 / 3
+"""When more than this share of the character-sized marks are not digits, the image is writing, not a number."""
 
 
 def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXELS) -> Recognition:
-    """Read every digit in an encoded image; a blank image gives a Recognition with no digits."""
-    found = normalised_digits(data, max_pixels)
-    if not found:
-        return Recognition(digits=[])
-    images = np.stack([image for _, image in found])
-    probabilities = model.predict_proba(images)
-    return Recognition(
-        digits=[
-            RecognisedDigit(digit=int(p.argmax()), probabilities=p, box=box, image=image)
-            for (box, image), p in zip(found, probabilities)
-        ]
-    )
+    """Read every digit in an encoded image, left to right.
+
+    A blank image gives no digits and no marks; an image of something else than digits (letters,
+    scribbles, a photo) gives no digits and the marks that were left out.
+    """
+    decoded = decode(data, max_pixels, working_size=WORKING_SIZE)
+    ink = find_ink(decoded.grey, decoded.scale)
+    if ink is None:
+        return Recognition(digits=[], marks=0)
+    blobs = find_digits(ink)
+    if len(blobs) > MAX_MARKS:
+        return Recognition(digits=[], marks=len(blobs))
+    images, readings = _read(blobs, model)
+    digits, marks, budget = [], [], _Budget(MAX_PIECES)
+    for i, blob in enumerate(blobs):
+        p, one, several = readings.digits[i], readings.one_digit[i], readings.several_digits[i]
+        if readings.not_a_digit[i] >= max(one, several, MARK):
+            marks.append(blob)
+            continue
+        whole = one * p.max()
+        # A cut's pieces can only lower its likelihood below the blob's of being several digits:
+        # a blob likelier one digit than that is not worth cutting.
+        cut = _cut(blob.shrunk(CUT_HEIGHT), model, budget) if several > whole else None
+        if cut is not None and np.log(several) + cut[1] > np.log(max(whole, 1e-300)):
+            digits.extend(cut[0])
+        else:
+            # Not a mark, and either one digit or digits that could not be cut apart: the likeliest
+            # digit is a guess a person can correct.
+            digits.append(_digit(blob, images[i], p))
+    tallest = max(b.box.height for b in blobs)
+    characters = sum(m.box.height >= CHARACTER * tallest for m in marks)
+    if characters > WRITING * (characters + len(digits)):
+        return Recognition(digits=[], marks=len(marks) + len(digits))
+    return Recognition(digits=digits, marks=len(marks))
+
+
+def _read(pieces: list[DigitInk], model: DigitModel) -> tuple[np.ndarray, Readings]:
+    """Each piece normalised, and what the model reads in it."""
+    images = np.stack([normalise_digit(piece.intensity) for piece in pieces])
+    return images, model.read(images)
+
+
+class _Budget:
+    """How many more pieces may be read while cutting the blobs of one image."""
+
+    def __init__(self, pieces: int):
+        self.left = pieces
+
+    def spend(self, pieces: int) -> bool:
+        """Whether `pieces` more may be read; if so, they are counted as read."""
+        if pieces > self.left:
+            return False
+        self.left -= pieces
+        return True
+
+
+def _cut(blob: DigitInk, model: DigitModel, budget: _Budget) -> tuple[list[RecognisedDigit], float] | None:
+    """The digits of the best cut of a blob, and its score: the sum over its pieces of the
+    log-probability that each is the digit read in it. None when no cut gives pieces that are all
+    digits, or when reading its pieces would overspend the budget."""
+    seams = Seams(blob.intensity)
+    candidates = candidate_pieces(blob, seams)
+    if not candidates.pieces or not budget.spend(len(candidates.pieces)):
+        return None
+    images, readings = _read(candidates.pieces, model)
+    scores = _scores(readings)
+    chain = best_chain(candidates, scores)
+    if chain is None:
+        return None
+    cut = [_Piece(candidates.cuts[candidates.spans[i][0]], candidates.cuts[candidates.spans[i][1]],
+                  candidates.pieces[i], images[i], readings.digits[i], scores[i]) for i in chain]
+    for k in range(len(cut) - 1):
+        if cut[k].right == cut[k + 1].left:
+            cut[k], cut[k + 1] = _moved(blob, seams, model, cut[k], cut[k + 1], budget)
+    digits = [_digit(piece.ink, piece.image, piece.probabilities) for piece in cut]
+    return digits, float(sum(piece.score for piece in cut))
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A piece of a cut blob, between two cuts (None for the blob's edges), as read."""
+
+    left: int | None
+    right: int | None
+    ink: DigitInk
+    image: np.ndarray
+    probabilities: np.ndarray
+    score: float
+
+
+def _moved(blob: DigitInk, seams: Seams, model: DigitModel, first: _Piece, second: _Piece,
+           budget: _Budget) -> tuple[_Piece, _Piece]:
+    """Two neighbouring pieces with the cut between them moved to the nearby column where they read best."""
+    tried = []
+    for middle in seams.near(first.right):
+        pair = between(blob, seams, first.left, middle), between(blob, seams, middle, second.right)
+        if None not in pair:
+            tried.append((middle, pair))
+    if not tried or not budget.spend(2 * len(tried)):
+        return first, second
+    images, readings = _read([piece for _, pair in tried for piece in pair], model)
+    totals = _scores(readings).reshape(-1, 2)
+    best = int(totals.sum(axis=1).argmax())
+    if not totals[best].sum() > first.score + second.score:
+        return first, second
+    middle, (left, right) = tried[best]
+    return (_Piece(first.left, middle, left, images[2 * best], readings.digits[2 * best], totals[best, 0]),
+            _Piece(middle, second.right, right, images[2 * best + 1], readings.digits[2 * best + 1], totals[best, 1]))
+
+
+def _scores(readings: Readings) -> np.ndarray:
+    """Each piece's log-probability of being the digit read in it; -inf unless it is likely one digit."""
+    best = readings.one_digit * readings.digits.max(axis=1)
+    return np.where(readings.one_digit >= ONE_DIGIT, np.log(np.maximum(best, 1e-300)), -np.inf)
+
+
+def _digit(piece: DigitInk, image: np.ndarray, probabilities: np.ndarray) -> RecognisedDigit:
+    return RecognisedDigit(digit=int(probabilities.argmax()), probabilities=probabilities, box=piece.box, image=image)

@@ -24,11 +24,43 @@ beside it, is a stroke of the neighbour."""
 
 @dataclass(frozen=True)
 class DigitInk:
-    """One digit's ink, cut from the working image."""
+    """One digit's ink (or, before it is read, one blob that may hold several), cut from the working image."""
 
     intensity: np.ndarray
     box: Box
     """In the original image's pixels."""
+    origin: tuple[int, int]
+    """Where intensity[0, 0] sits in the working image: (x, y)."""
+    scale: float
+    """Working pixels per original pixel."""
+
+    def shrunk(self, height: int) -> "DigitInk":
+        """The same ink at most `height` working pixels high: cutting a blob needs no finer detail."""
+        factor = height / self.intensity.shape[0]
+        if factor >= 1:
+            return self
+        size = (max(1, round(self.intensity.shape[1] * factor)), height)
+        return DigitInk(
+            intensity=cv2.resize(self.intensity, size, interpolation=cv2.INTER_AREA),
+            box=self.box,
+            origin=(round(self.origin[0] * factor), round(self.origin[1] * factor)),
+            scale=self.scale * factor,
+        )
+
+    def part(self, keep: np.ndarray) -> "DigitInk":
+        """The ink where `keep` (a boolean array over `intensity`) holds, cropped, with its own box."""
+        kept = np.where(keep, self.intensity, 0.0)
+        rows, cols = np.flatnonzero(kept.max(axis=1) > 0), np.flatnonzero(kept.max(axis=0) > 0)
+        kept = kept[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        solid_rows, solid_cols = np.flatnonzero(kept.max(axis=1) >= 0.5), np.flatnonzero(kept.max(axis=0) >= 0.5)
+        x0, y0 = self.origin[0] + cols[0], self.origin[1] + rows[0]
+        return DigitInk(
+            intensity=kept,
+            box=_box(x0 + solid_cols[0], y0 + solid_rows[0], x0 + solid_cols[-1] + 1, y0 + solid_rows[-1] + 1,
+                     self.scale),
+            origin=(int(x0), int(y0)),
+            scale=self.scale,
+        )
 
 
 def find_digits(ink: Ink) -> list[DigitInk]:
@@ -108,10 +140,14 @@ def _cut(ink: Ink, labels: np.ndarray, stats: np.ndarray, group: list[int]) -> D
     own = own[labels[y0p:y1p, x0p:x1p]]
     own = cv2.dilate(own, np.ones((3, 3), np.uint8))
     intensity = ink.intensity(slice(y0p, y1p), slice(x0p, x1p)) * own
-    box = Box(
-        x=int(x0 / ink.scale),
-        y=int(y0 / ink.scale),
-        width=max(1, round((x1 - x0) / ink.scale)),
-        height=max(1, round((y1 - y0) / ink.scale)),
+    return DigitInk(intensity=intensity, box=_box(x0, y0, x1, y1, ink.scale), origin=(x0p, y0p), scale=ink.scale)
+
+
+def _box(x0: int, y0: int, x1: int, y1: int, scale: float) -> Box:
+    """The box of working pixels x0 to x1 (excluded) and y0 to y1, in the original image's pixels."""
+    return Box(
+        x=int(x0 / scale),
+        y=int(y0 / scale),
+        width=max(1, round((x1 - x0) / scale)),
+        height=max(1, round((y1 - y0) / scale)),
     )
-    return DigitInk(intensity=intensity, box=box)

@@ -30,6 +30,9 @@ class RecognisedDigit:
 @dataclass(frozen=True)
 class Recognition:
     digits: list[RecognisedDigit]
+    marks: int
+    """Marks of ink that were read as no digit and left out: letters, scribbles, a picture's shapes.
+    With no digits, none means a blank image; some mean an image of something other than digits."""
 
     @property
     def number(self) -> str:
