@@ -31,7 +31,7 @@ DIGITS = re.compile(r"[0-9]+")
 
 
 class NoDigitFound(Exception):
-    """The image was read but holds no digit: a blank canvas, or ink too faint to tell from noise."""
+    """The image was read but holds no digit: it is blank, or what is on it is not digits."""
 
 
 class LabelMismatch(Exception):
@@ -58,15 +58,21 @@ class Reading:
     digits: list[dict]
     inputs: bytes
     """The normalised 28x28 uint8 digits, left to right, row-major."""
+    marks: int
+    """Marks read as no digit and left out (see `src.ml.Recognition.marks`)."""
 
     def to_json(self) -> dict:
-        return {"number": self.number, "digits": self.digits, "inputs": base64.b64encode(self.inputs).decode()}
+        return {"number": self.number, "digits": self.digits, "inputs": base64.b64encode(self.inputs).decode(),
+                "marks": self.marks}
 
     @classmethod
     def from_json(cls, value) -> "Reading":
         """Raises ValueError, KeyError or TypeError for a value that is not a reading."""
-        reading = cls(number=value["number"], digits=value["digits"], inputs=base64.b64decode(value["inputs"], validate=True))
+        reading = cls(number=value["number"], digits=value["digits"],
+                      inputs=base64.b64decode(value["inputs"], validate=True), marks=value["marks"])
         if not isinstance(reading.number, str) or not isinstance(reading.digits, list) or len(reading.digits) != len(reading.number):
+            raise ValueError("not a reading")
+        if not isinstance(reading.marks, int) or reading.marks < 0:
             raise ValueError("not a reading")
         if len(reading.inputs) != DIGIT_SIDE * DIGIT_SIDE * len(reading.digits):
             raise ValueError("not a reading")
@@ -238,6 +244,7 @@ def read_image(image: bytes, model: DigitModel) -> Reading:
             for found in recognition.digits
         ],
         inputs=b"".join(found.image.tobytes() for found in recognition.digits),
+        marks=recognition.marks,
     )
 
 
@@ -297,6 +304,11 @@ def predict(
     if reading is None:
         reading = read_image(image, model)
         cache_in_use.set(key, reading)
+    if not reading.digits and reading.marks:
+        raise NoDigitFound(
+            "No digit was found: the image holds no recognisable digit (it looks like letters, a drawing or a "
+            "picture). Write the digits alone, one beside the other."
+        )
     if not reading.digits:
         raise NoDigitFound(
             "No digit was found: the image looks blank. Write the digits darker or larger, on a plain background."

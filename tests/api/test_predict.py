@@ -288,7 +288,8 @@ BAD_REQUESTS = [
     ("base64 of text", dict(json={"image": b64(b"just text")}), 415, "not a PNG, JPEG"),
     ("a truncated PNG", dict(data=PNG_START, content_type="image/png"), 415, "truncated or corrupt"),
     ("an SVG", dict(data=b"<svg xmlns='http://www.w3.org/2000/svg'/>", content_type="image/svg+xml"), 415, "not a PNG"),
-    ("a blank canvas", dict(json={"image": b64(written(""))}), 422, "No digit was found"),
+    ("a blank canvas", dict(json={"image": b64(written(""))}), 422, "the image looks blank"),
+    ("a word", dict(json={"image": b64(written("hey", size=(560, 280)))}), 422, "holds no recognisable digit"),
 ]
 
 

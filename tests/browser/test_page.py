@@ -206,10 +206,13 @@ def test_how_it_works_gives_the_model_cards_figures_in_plain_words(page):
     test = card["mnist_test"]
     about = page.locator("#about")
 
-    expect(about.locator("dt")).to_contain_text(["Right on", "Learned from"])
+    expect(about.locator("dt")).to_contain_text(["Right on", "Learned from", "And from"])
     right = f"{round(test['accuracy'] * test['samples']):,} of {test['samples']:,} test digits it had never seen"
     expect(about.locator("dd").first).to_have_text(f"{right} ({test['accuracy'] * 100:.2f}%)")
     expect(about.locator("dd").nth(1)).to_contain_text(f"{card['training_data']['training_digits']:,} handwritten digits")
+    expect(about.locator("dd").nth(2)).to_contain_text(
+        f"{card['training_data']['digits_in_other_styles']:,} digits written as in other countries"
+    )
     expect(about.locator(".about__steps li")).to_have_count(4)
     steps = about.locator(".about__steps").inner_text()
     assert not re.search(r"\b(SVM|HOG|PCA|Platt|kernel|normalis|deskew|segment)", steps, re.IGNORECASE), steps

@@ -27,6 +27,14 @@ function figures(card) {
     const from = training.dataset ? ` from ${training.dataset}` : "";
     rows.push(["Learned from", `${count.format(training.training_digits)} handwritten digits${from}${copies}`]);
   }
+  if (training.digits_in_other_styles && training.marks_that_are_not_digits) {
+    rows.push([
+      "And from",
+      `${count.format(training.digits_in_other_styles)} digits written as in other countries (a 1 with a long ` +
+        `upstroke, a 7 with a bar), and ${count.format(training.marks_that_are_not_digits)} letters, doodles ` +
+        "and pictures, so that it can say when something is not a digit",
+    ]);
+  }
   if (card.training_seconds) {
     rows.push(["Learning took", duration(card.training_seconds)]);
   }
