@@ -1,39 +1,55 @@
-"""Print the engine's figures: MNIST accuracy through the whole path, robustness, speed.
+"""Print the engine's figures: MNIST through the whole path, robustness, the world's handwriting, speed.
 
-    python -m benchmarks.engine [--limit N] [--model PATH]
+    python -m benchmarks.engine [--limit N] [--model PATH] [--against REV]
 
-Robustness variants are generated from the MNIST test digits with a fixed seed and
-scored against the plain-PNG figure of the same run. Speed is measured on one core
-(BLAS and OpenMP limited to one thread), except the batch figure, which uses both.
+Every sample is generated from the MNIST test digits or from pen trajectories with a fixed
+seed (`benchmarks.variants`, `benchmarks.world`). Speed is measured on one core (BLAS and
+OpenCV on one thread), as ratios taken in this run: against a fixed reference (Pillow decoding
+the same PNG, and one 100 x 12,374 float32 matrix-vector product with its exponential, the
+kernel row of the model this engine replaced), and with --against, against the engine of
+another commit, timed in turns with this one in two processes.
 """
 import argparse
+import collections
+import io
+import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from src.ml import DEFAULT_MODEL_PATH, load_model, mnist, recognise
-from src.ml.recognise import normalised_digits
+from src.ml.evaluate import calibration_error, encode_png, read_all, scores
 
 from .variants import SINGLE_DIGIT_VARIANTS, number_samples, single_digit_samples
+from .world import non_digit_cases, style_cases, touching_cases
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def accuracy(model, samples) -> tuple[float, float]:
     """Share of digits read right, and share of images read exactly (right count, right digits)."""
     right = exact = total = 0
     for sample in samples:
-        found = normalised_digits(sample.data)
-        if len(found) == len(sample.labels):
-            predicted = model.predict_proba(np.stack([image for _, image in found])).argmax(axis=1)
-            hits = int((predicted == np.array(sample.labels)).sum())
-        else:
-            hits = 0
+        digits = recognise(sample.data, model).digits
+        hits = sum(d.digit == label for d, label in zip(digits, sample.labels)) if len(digits) == len(sample.labels) else 0
         right += hits
         exact += hits == len(sample.labels)
         total += len(sample.labels)
     return right / total, exact / len(samples)
+
+
+def mnist_figures(model, images, labels) -> None:
+    result = scores(read_all(model, [encode_png(i) for i in images]), labels)
+    print(f"MNIST test, {len(labels):,} digits as PNG through the whole path: accuracy {result['accuracy']:.2%}, "
+          f"{result['answered_no_digit']} answered no digit ({result['answered_no_digit'] / len(labels):.2%}), "
+          f"ECE {result['expected_calibration_error']:.4f}")
 
 
 def robustness(model, images, labels) -> None:
@@ -48,25 +64,130 @@ def robustness(model, images, labels) -> None:
           f"   ({numbers:.2%} of numbers read whole)")
 
 
-def speed(model, images, labels, model_path: Path) -> None:
-    canvases = single_digit_samples("large on a canvas", images[:200], labels[:200], seed=1)
+def read_cases(model, cases) -> tuple[dict, list]:
+    """Per kind of case, how many were read as the person meant; and (confidence, right) of each digit kept."""
+    by_kind = collections.defaultdict(lambda: [0, 0])
+    kept = []
+    for case in cases:
+        reading = recognise(case.data, model)
+        number = reading.number if reading.digits else None
+        by_kind[case.kind][0] += number == case.number
+        by_kind[case.kind][1] += 1
+        if case.number is not None and len(reading.digits) == len(case.number):
+            kept += [(d.confidence, str(d.digit) == c) for d, c in zip(reading.digits, case.number)]
+    return by_kind, kept
+
+
+def world(model, images, labels, scale: float) -> None:
+    sections = [
+        ("Other countries' styles (drawn on the pad, scanned, MNIST test digits edited): read right",
+         style_cases(images, labels, per_style=round(100 * scale), seed=1)),
+        ("Touching numbers, 2 to 4 MNIST test digits touching to 15% overlap: read whole",
+         touching_cases(images, labels, count=round(1000 * scale), seed=1)),
+        ("Not digits: answered no digit", non_digit_cases(per_kind=round(40 * scale), seed=1)),
+    ]
+    for title, cases in sections:
+        by_kind, kept = read_cases(model, cases)
+        right, total = sum(r for r, _ in by_kind.values()), sum(t for _, t in by_kind.values())
+        print(f"\n{title}: {right / total:.2%} of {total}")
+        for kind, (r, t) in by_kind.items():
+            print(f"  {kind:58s} {r / t:8.2%} of {t}")
+        if kept:
+            confidence, correct = np.array(kept).T
+            print(f"  digits kept: {correct.mean():.2%} right, ECE {calibration_error(confidence, correct.astype(bool)):.4f}")
+
+
+def canvases(images, labels) -> list[bytes]:
+    return [s.data for s in single_digit_samples("large on a canvas", images[:200], labels[:200], seed=1)]
+
+
+def reference_ms(pngs: list[bytes], rounds: int = 3) -> float:
+    """The fixed reference: Pillow decodes the PNG, and one 100 x 12,374 float32 kernel row is computed."""
+    rng = np.random.default_rng(0)
+    support = rng.standard_normal((12_374, 100), dtype=np.float32)
+    times = []
+    for data in pngs * rounds:
+        start = time.perf_counter()
+        Image.open(io.BytesIO(data)).load()
+        x = rng.standard_normal(100, dtype=np.float32)
+        np.exp(np.float32(-0.01) * (support @ x))
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def engine_ms(model, pngs: list[bytes], rounds: int = 3) -> float:
+    times = []
+    for data in pngs * rounds:
+        start = time.perf_counter()
+        recognise(data, model)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+TIMER = """
+import json, sys, time, statistics
+from threadpoolctl import threadpool_limits
+import cv2
+from src.ml import load_model, recognise
+pngs = [bytes.fromhex(line) for line in open(sys.argv[1]).read().split()]
+model = load_model()
+cv2.setNumThreads(1)
+with threadpool_limits(1):
+    for data in pngs[:20]:
+        recognise(data, model)
+    for line in sys.stdin:
+        times = []
+        for data in pngs:
+            start = time.perf_counter(); recognise(data, model); times.append(time.perf_counter() - start)
+        print(json.dumps(1000 * statistics.median(times)), flush=True)
+"""
+
+
+def side_by_side(pngs: list[bytes], against: str, rounds: int = 6) -> None:
+    """This checkout's engine and its model against another commit's, in turns, each in its own process."""
+    with tempfile.TemporaryDirectory() as scratch:
+        other = Path(scratch) / "other"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(other), against],
+                       check=True, capture_output=True)
+        try:
+            canvases_file = Path(scratch) / "canvases.txt"
+            canvases_file.write_text("\n".join(p.hex() for p in pngs))
+            timers = {name: subprocess.Popen([sys.executable, "-c", TIMER, str(canvases_file)], cwd=cwd, text=True,
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                      for name, cwd in (("this", ROOT), (against, other))}
+            medians = collections.defaultdict(list)
+            for _ in range(rounds):
+                for name, timer in timers.items():
+                    timer.stdin.write("go\n")
+                    timer.stdin.flush()
+                    medians[name].append(json.loads(timer.stdout.readline()))
+            for timer in timers.values():
+                timer.stdin.close()
+                timer.wait()
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=True)
+    this, that = statistics.median(medians["this"]), statistics.median(medians[against])
+    print(f"  side by side with {against}, {rounds} turns each: {this:.2f} ms against {that:.2f} ms a canvas, "
+          f"{this / that:.2f}x")
+
+
+def speed(model, images, labels, model_path: Path, against: str | None) -> None:
+    pngs = canvases(images, labels)
     with threadpool_limits(1):
         start = time.perf_counter()
         load_model(model_path)
         load_seconds = time.perf_counter() - start
-        times = []
-        for sample in canvases * 3:
-            start = time.perf_counter()
-            recognise(sample.data, model)
-            times.append(time.perf_counter() - start)
+        engine, reference = engine_ms(model, pngs), reference_ms(pngs)
     batch = np.concatenate([images] * (10_000 // len(images) + 1))[:10_000]
     start = time.perf_counter()
     model.predict_proba(batch)
     batch_seconds = time.perf_counter() - start
-    print("\nSpeed:")
-    print(f"  280x280 canvas PNG to probabilities, one core: median {1000 * statistics.median(times):.2f} ms"
-          f" (p90 {1000 * np.percentile(times, 90):.2f} ms, {len(times)} runs)")
-    print(f"  batch of 10,000 28x28 digits: {10_000 / batch_seconds:,.0f} digits/s ({batch_seconds:.2f} s)")
+    print("\nSpeed (one core, ratios taken in this run):")
+    print(f"  280x280 canvas PNG to digits: median {engine:.2f} ms, {engine / reference:.2f}x the fixed reference "
+          f"({reference:.2f} ms)")
+    if against:
+        side_by_side(pngs, against)
+    print(f"  batch of 10,000 28x28 digits, both cores: {10_000 / batch_seconds:,.0f} digits/s")
     print(f"  model load: {1000 * load_seconds:.0f} ms")
 
 
@@ -74,15 +195,18 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=mnist.DEFAULT_DIR)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N test digits")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N test digits, and fewer cases")
+    parser.add_argument("--against", help="also time the engine of this commit, side by side")
     args = parser.parse_args(argv)
     images, labels = mnist.load("test", args.data_dir)
     images, labels = images[: args.limit], labels[: args.limit]
     model = load_model(args.model)
-    print(f"model {model.version}; card: MNIST test accuracy {model.card['mnist_test']['accuracy']:.4%}, "
+    print(f"model {model.version}; {model.card['support_vectors']:,} support vectors; "
           f"trained in {model.card['training_seconds']:.0f} s")
+    mnist_figures(model, images, labels)
     robustness(model, images, labels)
-    speed(model, images, labels, args.model)
+    world(model, images, labels, scale=min(1.0, len(images) / 10_000))
+    speed(model, images, labels, args.model, args.against)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Measure the committed model on the MNIST test set through the whole path, from PNG bytes.
+"""Measure a model on the MNIST test set through the whole path, from PNG bytes.
 
     python -m src.ml.evaluate [--data-dir DIR] [--model PATH] [--limit N]
 """
@@ -11,9 +11,8 @@ import numpy as np
 
 from . import mnist
 from .model import DEFAULT_MODEL_PATH, DigitModel, load_model
-from .recognise import normalised_digits
-
-BLANK = np.full(10, np.nan)
+from .recognise import recognise
+from .types import Recognition
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -21,44 +20,45 @@ def encode_png(image: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def whole_path_probabilities(model: DigitModel, encoded: list[bytes], progress: bool = False) -> np.ndarray:
-    """Each image's probabilities through decode, segment, normalise and model.
-
-    An image read as anything but exactly one digit scores a row of NaN: a miss.
-    """
-    found = []
+def read_all(model: DigitModel, encoded: list[bytes], progress: bool = False) -> list[Recognition]:
+    """What the engine reads in each image."""
+    readings = []
     for i, data in enumerate(encoded):
-        found.append(normalised_digits(data))
+        readings.append(recognise(data, model))
         if progress and (i + 1) % 2000 == 0:
             print(f"  read {i + 1}/{len(encoded)} images", flush=True)
-    single = [i for i, digits in enumerate(found) if len(digits) == 1]
-    probabilities = np.tile(BLANK, (len(encoded), 1))
-    if single:
-        probabilities[single] = model.predict_proba(np.stack([found[i][0][1] for i in single]))
-    return probabilities
+    return readings
 
 
-def scores(probabilities: np.ndarray, labels: np.ndarray) -> dict:
-    """Accuracy, confusion matrix and calibration of the predictions against the labels."""
-    read = ~np.isnan(probabilities[:, 0])
-    predicted = np.where(read, np.nan_to_num(probabilities).argmax(axis=1), -1)
+def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the gap between confidence and accuracy, over ten equal-width bins."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    return float(sum(abs(confidence[which == b].mean() - correct[which == b].mean()) * (which == b).mean()
+                     for b in range(bins) if (which == b).any()))
+
+
+def scores(readings: list[Recognition], labels: np.ndarray) -> dict:
+    """Accuracy, refusals, confusion matrix and calibration of single-digit readings against their labels.
+
+    An image read as anything but exactly one digit is a miss; those read as no digit are also
+    counted apart. Calibration is measured on the images read as one digit.
+    """
+    one = np.array([len(r.digits) == 1 for r in readings])
+    no_digit = np.array([not r.digits for r in readings])
+    probabilities = np.stack([r.digits[0].probabilities if len(r.digits) == 1 else np.zeros(10) for r in readings])
+    predicted = np.where(one, probabilities.argmax(axis=1), -1)
     confusion = np.zeros((10, 10), int)
-    np.add.at(confusion, (labels[read], predicted[read]), 1)
-    confidence = np.nan_to_num(probabilities).max(axis=1)[read]
-    correct = (predicted == labels)[read]
-    edges = np.linspace(0, 1, 11)
-    bins = np.clip(np.digitize(confidence, edges[1:-1]), 0, 9)
-    ece = sum(
-        abs(confidence[bins == b].mean() - correct[bins == b].mean()) * (bins == b).mean()
-        for b in range(10) if (bins == b).any()
-    )
-    true_probability = np.nan_to_num(probabilities[np.arange(len(labels)), labels])[read]
+    np.add.at(confusion, (labels[one], predicted[one]), 1)
+    correct = (predicted == labels)[one]
+    true_probability = probabilities[np.arange(len(labels)), labels][one]
     return {
         "samples": int(len(labels)),
         "accuracy": float((predicted == labels).mean()),
-        "not_read_as_one_digit": int((~read).sum()),
+        "answered_no_digit": int(no_digit.sum()),
+        "not_read_as_one_digit": int((~one).sum()),
         "confusion_matrix": confusion.tolist(),
-        "expected_calibration_error": float(ece),
+        "expected_calibration_error": calibration_error(probabilities.max(axis=1)[one], correct),
         "log_loss": float(-np.log(np.clip(true_probability, 1e-15, 1)).mean()),
     }
 
@@ -73,12 +73,11 @@ def main(argv=None) -> None:
     images, labels = images[: args.limit], labels[: args.limit]
     model = load_model(args.model)
     start = time.perf_counter()
-    probabilities = whole_path_probabilities(model, [encode_png(i) for i in images], progress=True)
-    result = scores(probabilities, labels)
+    result = scores(read_all(model, [encode_png(i) for i in images], progress=True), labels)
     seconds = time.perf_counter() - start
     print(f"model {model.version}")
     print(f"MNIST test, whole path from PNG: accuracy {result['accuracy']:.4%} on {result['samples']} digits "
-          f"({result['not_read_as_one_digit']} not read as one digit)")
+          f"({result['answered_no_digit']} answered no digit, {result['not_read_as_one_digit']} not read as one digit)")
     print(f"calibration: ECE {result['expected_calibration_error']:.4f}, log loss {result['log_loss']:.4f}")
     print(f"{seconds:.1f} s, {len(images) / seconds:.0f} images/s")
 

@@ -1,0 +1,195 @@
+"""What people outside MNIST send: other countries' digit styles, touching numbers, things that are not digits.
+
+Every sample is generated with a seed from the MNIST test digits and from pen trajectories
+(`src.ml.handwriting`), drawn the way people send them: on the page's 280x280 pad with its pen
+(1/16 of the pad), or as a small scan. The seeds differ from training's, the pad's pen and the
+scans' blur are not in the training set, and some kinds of non-digit (`UNSEEN_MARKS`, words
+in DejaVu fonts, photographs of flowers) were never trained on: those figures are printed apart.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from src.ml import handwriting
+from src.ml.trainingset import enlarged
+
+from .variants import dark_on_light, encode
+
+PAD = 280
+PAD_PEN = PAD / 16
+"""The page's pen (src/static/js/pad.js): 1/16 of the pad's height."""
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One image and what a person means by it: the number written, or None for no digit."""
+
+    kind: str
+    data: bytes
+    number: str | None
+
+
+def on_pad(strokes, rng: np.random.Generator) -> bytes:
+    """Strokes drawn on the page's pad: black on white, the digit filling most of its height."""
+    height = int(rng.integers(140, 230))
+    ink = handwriting.render(strokes, rng, height=height, pen=PAD_PEN / height)
+    return encode(dark_on_light(_placed(ink, rng, PAD)))
+
+
+def scanned(ink: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Ink as a small greyscale scan: shrunk, blurred, on off-white paper, saved as JPEG."""
+    height = int(rng.integers(24, 48))
+    small = cv2.resize(ink, (max(1, round(ink.shape[1] * height / ink.shape[0])), height), interpolation=cv2.INTER_AREA)
+    paper = _placed(small, rng, max(height + 16, small.shape[1] + 16))
+    grey = rng.uniform(215, 245) * (1 - 0.85 * cv2.GaussianBlur(paper, (0, 0), 0.6))
+    grey += rng.normal(0, 3, grey.shape)
+    return encode(np.clip(grey, 0, 255).astype(np.uint8), ".jpg", quality=int(rng.integers(60, 90)))
+
+
+def _placed(ink: np.ndarray, rng: np.random.Generator, side: int) -> np.ndarray:
+    """The ink somewhere on a square field of `side` (wider if the ink is), float in [0, 1]."""
+    height, width = ink.shape
+    field = np.zeros((max(side, height), max(side, width)), np.float32)
+    y, x = int(rng.integers(0, field.shape[0] - height + 1)), int(rng.integers(0, field.shape[1] - width + 1))
+    field[y : y + height, x : x + width] = ink
+    return field
+
+
+def style_cases(images: np.ndarray, labels: np.ndarray, per_style: int = 100, seed: int = 0) -> list[Case]:
+    """Each digit style drawn on the pad and scanned, and MNIST test digits edited into other styles."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for name, (digit, draw) in handwriting.DIGIT_STYLES.items():
+        for k in range(per_style):
+            if k % 2:
+                data = scanned(handwriting.render(draw(rng), rng, height=96, pen=rng.uniform(0.06, 0.12)), rng)
+            else:
+                data = on_pad(draw(rng), rng)
+            cases.append(Case(f"{name}", data, str(digit)))
+    for digit, edit in handwriting.MNIST_EDITS.items():
+        for image in images[labels == digit][:per_style]:
+            large = edit(image, rng)
+            cases.append(Case(f"MNIST test {digit}, edited: {edit.__name__.replace('_', ' ')}",
+                              encode(255 - large), str(digit)))
+    return cases
+
+
+def touching_cases(images: np.ndarray, labels: np.ndarray, count: int = 500, seed: int = 0,
+                   overlap=(0.0, 0.15)) -> list[Case]:
+    """Numbers of 2 to 4 MNIST test digits written so that each touches the one before, then overlaps it
+    by up to `overlap` of their width."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(count):
+        chosen = rng.choice(len(images), int(rng.integers(2, 5)), replace=False)
+        scale = rng.uniform(3, 6)
+        inks = [enlarged(images[i], scale * rng.uniform(0.9, 1.1)) for i in chosen]
+        page, _ = handwriting.run_together(inks, rng, overlap=overlap, margin=20)
+        number = "".join(str(labels[i]) for i in chosen)
+        cases.append(Case(f"{len(chosen)} digits", encode(dark_on_light(page)), number))
+    return cases
+
+
+def flower(rng):
+    petals = int(rng.integers(5, 9))
+    strokes = [handwriting.arc((0.5, 0.5), (0.1, 0.1), 0, 360)]
+    for k in range(petals):
+        angle = 360 * k / petals + rng.uniform(-10, 10)
+        centre = 0.5 + 0.25 * np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])
+        strokes.append(handwriting.arc(centre, (0.15, 0.07), 0, 360, tilt=angle))
+    return strokes
+
+
+def house(rng):
+    return [np.array([(0.1, 0.45), (0.1, 1), (0.9, 1), (0.9, 0.45), (0.5, 0.0), (0.1, 0.45), (0.9, 0.45)]),
+            np.array([(0.4, 1), (0.4, 0.7), (0.6, 0.7), (0.6, 1)])]
+
+
+def sun(rng):
+    rays = int(rng.integers(7, 13))
+    strokes = [handwriting.arc((0.5, 0.5), (0.2, 0.2), 0, 360)]
+    for k in range(rays):
+        a = 2 * np.pi * k / rays
+        strokes.append(np.array([(0.5 + 0.28 * np.cos(a), 0.5 + 0.28 * np.sin(a)),
+                                 (0.5 + 0.5 * np.cos(a), 0.5 + 0.5 * np.sin(a))]))
+    return strokes
+
+
+def cloud(rng):
+    bumps = int(rng.integers(4, 7))
+    points = []
+    for k in range(bumps):
+        centre = (0.15 + 0.7 * k / (bumps - 1), 0.4 + rng.uniform(-0.05, 0.05))
+        points.append(handwriting.arc(centre, (0.7 / (bumps - 1) / 1.6, 0.2), 180, 180, samples=12))
+    return [np.concatenate(points + [np.array([(0.85, 0.55), (0.15, 0.55), (0.15, 0.4)])])]
+
+
+def envelope(rng):
+    return [np.array([(0, 0.2), (1, 0.2), (1, 0.9), (0, 0.9), (0, 0.2), (0.5, 0.6), (1, 0.2)])]
+
+
+def infinity(rng):
+    t = np.linspace(0, 2 * np.pi, 80)
+    return [np.stack([0.5 + 0.5 * np.cos(t), 0.5 + 0.25 * np.sin(2 * t)], axis=1)]
+
+
+UNSEEN_MARKS = {"flower": flower, "house": house, "sun": sun, "cloud": cloud, "envelope": envelope, "infinity": infinity}
+"""Drawings of kinds the training set has none of."""
+WORDS = ["hello", "what", "Hey", "merci", "yes", "Anna", "Kraft", "thank you", "Wert", "the end"]
+
+
+def _dejavu(text: str, rng: np.random.Generator) -> bytes | None:
+    fonts = sorted(DEJAVU.glob("DejaVu*.ttf"))
+    if not fonts:
+        return None
+    font = ImageFont.truetype(str(fonts[int(rng.integers(len(fonts)))]), int(rng.integers(40, 90)))
+    image = Image.new("L", (PAD * 2, PAD), 255)
+    ImageDraw.Draw(image).text((20, PAD // 4), text, fill=0, font=font)
+    return encode(np.asarray(image))
+
+
+def flower_photo(rng: np.random.Generator, side: int = 320) -> np.ndarray:
+    """A photograph-like flower: shaded petals round a dark centre on a textured, unevenly lit ground."""
+    ground = cv2.GaussianBlur(rng.normal(110, 40, (side, side)).astype(np.float32), (0, 0), 6)
+    image = np.clip(ground, 0, 255)
+    centre = np.array([side / 2, side / 2]) + rng.uniform(-30, 30, 2)
+    petals = int(rng.integers(5, 12))
+    for k in range(petals):
+        angle = 360 * k / petals + rng.uniform(-8, 8)
+        at = centre + side * 0.2 * np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])
+        cv2.ellipse(image, (tuple(at), (side * 0.32, side * 0.14), angle), float(rng.uniform(170, 250)), -1)
+    cv2.circle(image, tuple(int(v) for v in centre), int(side * 0.08), float(rng.uniform(20, 80)), -1)
+    image = cv2.GaussianBlur(image, (0, 0), 1.5) + rng.normal(0, 4, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def non_digit_cases(per_kind: int = 40, seed: int = 0) -> list[Case]:
+    """Scribbles, shapes, letters, words and pictures, each answered "no digit" by a person."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for name, draw in {**handwriting.NON_DIGIT_MARKS, **UNSEEN_MARKS}.items():
+        seen = "" if name in handwriting.NON_DIGIT_MARKS else " (kind not trained on)"
+        cases += [Case(f"drawing: {name}{seen}", on_pad(draw(rng), rng), None) for _ in range(per_kind)]
+    letters = list(handwriting.LETTERS_UNLIKE_DIGITS)
+    for _ in range(per_kind * 2):
+        font = str(rng.choice(list(handwriting.HERSHEY_FONTS)))
+        ink = handwriting.text(str(rng.choice(letters)), font, rng, height=int(rng.integers(120, 200)),
+                               pen=PAD_PEN / 160)
+        cases.append(Case("a letter", encode(dark_on_light(_placed(ink, rng, PAD))), None))
+    for word in WORDS:
+        for _ in range(per_kind // 4):
+            font = str(rng.choice(list(handwriting.HERSHEY_FONTS)))
+            ink = handwriting.text(word, font, rng, height=int(rng.integers(60, 120)), pen=rng.uniform(0.05, 0.1))
+            cases.append(Case("a word", encode(dark_on_light(_placed(ink, rng, PAD))), None))
+            typed = _dejavu(word, rng)
+            if typed is not None:
+                cases.append(Case("a word in DejaVu (fonts not trained on)", typed, None))
+    for _ in range(per_kind):
+        cases.append(Case("a photograph", encode(handwriting.photo(rng, 320), ".jpg", quality=85), None))
+        cases.append(Case("a photograph of a flower (kind not trained on)",
+                          encode(flower_photo(rng), ".jpg", quality=85), None))
+    return cases

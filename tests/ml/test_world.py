@@ -1,0 +1,133 @@
+"""The world's handwriting: other countries' styles, touching digits, and what is not a digit."""
+import numpy as np
+import pytest
+
+from benchmarks.variants import dark_on_light, encode
+from benchmarks.world import non_digit_cases, on_pad, style_cases, touching_cases
+from src.ml import handwriting, recognise
+from src.ml.recognise import MAX_PIECES
+from src.ml.trainingset import enlarged
+
+from .test_segment import iou
+
+
+def read(model, data: bytes) -> str | None:
+    reading = recognise(data, model)
+    return reading.number if reading.digits else None
+
+
+@pytest.mark.parametrize("style,digit", [("1 continental", "1"), ("7 crossed", "7"), ("0 crossed", "0"),
+                                         ("3 flat-topped", "3"), ("9 curled", "9")])
+def test_digits_in_other_countries_styles_drawn_on_the_pad_read_right(model, style, digit):
+    rng = np.random.default_rng(11)
+    draw = handwriting.DIGIT_STYLES[style][1]
+    assert [read(model, on_pad(draw(rng), rng)) for _ in range(12)] == [digit] * 12
+
+
+def test_1975_with_a_continental_1_and_a_crossed_7_reads_1975(model):
+    rng = np.random.default_rng(3)
+    strokes = [handwriting.one_flagged(rng), handwriting.nine(rng), handwriting.seven_barred(rng),
+               handwriting.five(rng)]
+    inks = [handwriting.render(s, rng, height=150, pen=0.09) for s in strokes]
+    page = np.zeros((260, 60 + sum(i.shape[1] + 30 for i in inks)), np.float32)
+    x = 30
+    for ink in inks:
+        page[50 : 50 + ink.shape[0], x : x + ink.shape[1]] = ink
+        x += ink.shape[1] + 30
+    assert read(model, encode(dark_on_light(page))) == "1975"
+
+
+def test_two_touching_digits_are_split_with_a_box_each(model, mnist_test):
+    images, labels = mnist_test
+    rng = np.random.default_rng(5)
+    for first, second in [(3, 4), (10, 11), (25, 26), (40, 41)]:
+        inks = [enlarged(images[i], 5.0) for i in (first, second)]
+        page, placed = handwriting.run_together(inks, rng, overlap=(0.05, 0.05), margin=20)
+        reading = recognise(encode(dark_on_light(page)), model)
+        assert reading.number == f"{labels[first]}{labels[second]}"
+        for digit, ink, (x, y) in zip(reading.digits, inks, placed):
+            rows, columns = np.flatnonzero(ink.max(axis=1) >= 0.5), np.flatnonzero(ink.max(axis=0) >= 0.5)
+            truth = type(digit.box)(x=x + int(columns[0]), y=y + int(rows[0]), width=int(columns[-1] - columns[0] + 1),
+                                    height=int(rows[-1] - rows[0] + 1))
+            assert iou(digit.box, truth) > 0.6
+
+
+def test_a_wide_0_and_a_4_with_a_long_bar_are_not_split(model):
+    rng = np.random.default_rng(2)
+    wide_zero = [handwriting.arc((0.7, 0.5), (0.7, 0.5), -90, 360)]
+    long_bar_four = [np.array([(0.4, 0.0), (0.0, 0.6), (1.3, 0.6)]), np.array([(0.6, 0.1), (0.6, 1.0)])]
+    assert read(model, on_pad(wide_zero, rng)) == "0"
+    assert read(model, on_pad(long_bar_four, rng)) == "4"
+
+
+@pytest.mark.parametrize("kind", ["a letter", "a word", "a photograph", "drawing: spiral", "drawing: star",
+                                  "drawing: zigzag", "drawing: smiley"])
+def test_what_is_not_a_digit_reads_as_no_digit_and_is_not_blank(model, kind):
+    cases = [c for c in non_digit_cases(per_kind=8, seed=21) if c.kind == kind]
+    readings = [recognise(c.data, model) for c in cases]
+    assert [r.number for r in readings] == [""] * len(cases)
+    assert all(r.marks > 0 for r in readings)
+
+
+def test_hello_and_a_handwritten_a_read_as_no_digit(model):
+    rng = np.random.default_rng(4)
+    for message in ("hello", "A"):
+        ink = handwriting.text(message, "simplex", rng, height=120, pen=0.08)
+        assert read(model, encode(dark_on_light(ink))) is None
+
+
+def test_a_stray_scribble_beside_a_number_is_left_out(model, mnist_test):
+    images, labels = mnist_test
+    rng = np.random.default_rng(8)
+    digits = [enlarged(images[i], 5.0) for i in (0, 1, 2)]
+    scribble = handwriting.render(handwriting.spiral(rng), rng, height=70, pen=0.1)
+    page = np.zeros((220, 760), np.float32)
+    for k, ink in enumerate(digits):
+        page[40 : 40 + ink.shape[0], 40 + 160 * k : 40 + 160 * k + ink.shape[1]] = ink
+    page[60 : 60 + scribble.shape[0], 560 : 560 + scribble.shape[1]] = scribble
+    reading = recognise(encode(dark_on_light(page)), model)
+    assert reading.number == "".join(str(v) for v in labels[:3])
+    assert reading.marks == 1
+
+
+# The benchmarks' own figures, on a sample of their cases.
+
+def share_read_right(model, cases) -> float:
+    return np.mean([read(model, c.data) == c.number for c in cases])
+
+
+def test_other_countries_styles_are_read_right_98_percent_of_the_time(model, mnist_test):
+    cases = style_cases(*mnist_test, per_style=16, seed=31)
+    assert share_read_right(model, cases) >= 0.98
+    continental = [c for c in cases if c.kind in ("1 continental", "7 crossed") or "edited: add" in c.kind]
+    assert share_read_right(model, continental) >= 0.98
+
+
+def test_numbers_with_touching_digits_are_read_whole_95_percent_of_the_time(model, mnist_test):
+    assert share_read_right(model, touching_cases(*mnist_test, count=200, seed=31)) >= 0.95
+
+
+def test_non_digits_are_answered_no_digit_95_percent_of_the_time(model):
+    assert share_read_right(model, non_digit_cases(per_kind=8, seed=31)) >= 0.95
+
+
+def test_the_pieces_read_while_cutting_one_image_are_bounded(model, mnist_test):
+    # Sixty wide blobs, each a touching number: every one is worth cutting.
+    images, _ = mnist_test
+    rng = np.random.default_rng(9)
+    page = np.zeros((8 * 120, 8 * 400), np.float32)
+    for k in range(60):
+        number, _ = handwriting.run_together([enlarged(images[k + j], 3.0) for j in range(4)], rng, margin=4)
+        row, column = divmod(k, 8)
+        page[row * 120 : row * 120 + number.shape[0], column * 400 : column * 400 + number.shape[1]] = number[:, :400]
+
+    read = []
+
+    class Counting:
+        def read(self, marks):
+            read.append(len(marks))
+            return model.read(marks)
+
+    recognise(encode(dark_on_light(page)), Counting())
+    assert read[0] == 60
+    assert sum(read[1:]) <= MAX_PIECES
