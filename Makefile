@@ -5,15 +5,22 @@ BIN := $(VENV)/bin
 MNIST_DIR ?= ../shared/data/mnist
 export MNIST_DIR
 
-.PHONY: setup run serve test train evaluate benchmark
+.PHONY: setup setup-test run serve test train evaluate benchmark
 
-$(BIN)/activate: requirements.txt requirements-test.txt constraints.txt
+# What the service needs; the tests' and benchmarks' tools (a browser driver, fuzzers) only for them.
+$(VENV)/service-installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-test.txt -c constraints.txt
-	touch $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
 
-setup: $(BIN)/activate
+$(VENV)/tests-installed: $(VENV)/service-installed requirements-test.txt
+	$(BIN)/pip install --quiet -r requirements-test.txt -c constraints.txt
+	touch $@
+
+setup: $(VENV)/service-installed
+
+setup-test: $(VENV)/tests-installed
 
 run: setup
 	$(BIN)/python run.py
@@ -22,7 +29,7 @@ run: setup
 serve: setup
 	$(BIN)/python serve.py
 
-test: setup
+test: setup-test
 	$(BIN)/python -m pytest
 
 train: setup
@@ -31,7 +38,7 @@ train: setup
 evaluate: setup
 	$(BIN)/python -m src.ml.evaluate
 
-benchmark: setup
+benchmark: setup-test
 	$(BIN)/python -m benchmarks.engine
 
 # Refresh the committed copy of jQuery from the npm package pinned in package.json.
