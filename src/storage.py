@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from select import POLLIN, poll
 
 import click
-from flask import Flask, abort, current_app
+from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import JSON, Index, LargeBinary, String, and_, bindparam, delete, event, func, insert, inspect, select, text
@@ -54,6 +54,13 @@ class DatabaseUnavailable(Exception):
         super().__init__("The database is not answering; try again in a few seconds.")
         self.reason = reason
         """What the database driver said, for the health check and the log (not for clients)."""
+
+
+class PredictionNotFound(LookupError):
+    """No stored prediction has this id: it never existed, or it was deleted."""
+
+    def __init__(self, public_id: str):
+        super().__init__(f"There is no prediction {public_id}; it may have been deleted.")
 
 
 class Prediction(db.Model):
@@ -340,7 +347,7 @@ def delete_expired(settings) -> int:
 def get_prediction(public_id: str) -> Prediction:
     prediction = db.session.execute(select(Prediction).where(Prediction.public_id == public_id)).scalar_one_or_none()
     if prediction is None:
-        abort(404, description=f"There is no prediction {public_id}; it may have been deleted.")
+        raise PredictionNotFound(public_id)
     return prediction
 
 

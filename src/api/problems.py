@@ -8,7 +8,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from src.ml import ImageTooLarge, NotAnImage
 from src.predictions import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
-from src.storage import DatabaseUnavailable
+from src.storage import DatabaseUnavailable, PredictionNotFound
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -16,6 +16,7 @@ PROBLEM_JSON = "application/problem+json"
 DOMAIN_ERRORS = {
     ImageTooLarge: 413,
     NotAnImage: 415,
+    PredictionNotFound: 404,
     NoDigitFound: 422,
     LabelMismatch: 422,
     ModelUnavailable: 503,
