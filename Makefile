@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MNIST_DIR ?= ../shared/data/mnist
 export MNIST_DIR
 
-.PHONY: setup setup-test run serve test train evaluate benchmark
+.PHONY: setup setup-test run serve test test-fast train evaluate benchmark
 
 # What the service needs; the tests' and benchmarks' tools (a browser driver, fuzzers) only for them.
 $(VENV)/service-installed: requirements.txt constraints.txt
@@ -31,6 +31,10 @@ serve: setup
 
 test: setup-test
 	$(BIN)/python -m pytest
+
+# The inner loop: no browser, no PostgreSQL, nothing slow (the markers are in pytest.ini).
+test-fast: setup-test
+	$(BIN)/python -m pytest -m "not browser and not postgres and not slow"
 
 train: setup
 	$(BIN)/python -m src.ml.train

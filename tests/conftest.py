@@ -16,6 +16,16 @@ from werkzeug.serving import make_server
 MNIST_DIR = Path(os.environ.get("MNIST_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
 
 
+def pytest_collection_modifyitems(items):
+    """Mark the tests that need more than Python and Redis, so that `-m "not browser and not postgres"`
+    leaves them out: a browser (the tests under tests/browser), PostgreSQL (the postgres_schema fixture)."""
+    for item in items:
+        if "browser" in item.path.relative_to(ROOT).parts:
+            item.add_marker(pytest.mark.browser)
+        if "postgres_schema" in item.fixturenames:
+            item.add_marker(pytest.mark.postgres)
+
+
 def unavailable(reason: str):
     """Skip a test whose real dependency is missing, except in CI, where that is a failure."""
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

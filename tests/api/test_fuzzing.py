@@ -16,6 +16,9 @@ from src.ml import ImageError, decode_image
 from tests.api.images import any_upload, encoded
 from tests.conftest import ADMIN_TOKEN, DocumentedClient, model_path, serving
 
+# Hundreds of generated requests.
+pytestmark = pytest.mark.slow
+
 
 # The document the service serves at /api/openapi.json (test_service checks that they are the same).
 # schemathesis's loader from a fixture does not run under pytest 9, so the live service is a fixture

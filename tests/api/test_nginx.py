@@ -27,6 +27,9 @@ from tests.api.images import b64, written
 from tests.api.test_http import send_raw
 from tests.conftest import model_path, unavailable
 
+# Starts nginx and gunicorn.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):

@@ -25,6 +25,9 @@ from tests.api.test_http import free_port, send_raw
 from tests.api.test_predictions import store_rows
 from tests.conftest import ADMIN_TOKEN, ROOT, model_path
 
+# Starts gunicorn, often several times.
+pytestmark = pytest.mark.slow
+
 GUNICORN = [sys.executable, "-m", "gunicorn"]
 
 

@@ -3,6 +3,7 @@ import hashlib
 import json
 
 import numpy as np
+import pytest
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -15,6 +16,7 @@ from src.ml.model import DigitModel, card_path
 from benchmarks.variants import compose, dark_on_light, encode
 
 
+@pytest.mark.slow
 def test_committed_model_reads_the_mnist_test_set_from_png_at_994_percent(model, mnist_test):
     # The floor is what the committed model holds, below the 99.5% asked of it: see docs/performance.md.
     images, labels = mnist_test

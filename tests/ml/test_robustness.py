@@ -4,6 +4,9 @@ import pytest
 from benchmarks.engine import accuracy
 from benchmarks.variants import SINGLE_DIGIT_VARIANTS, number_samples, single_digit_samples
 
+# Reads MNIST test digits in nine variants, and numbers made of them.
+pytestmark = pytest.mark.slow
+
 SAMPLE = slice(0, 300)
 
 

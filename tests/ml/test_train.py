@@ -1,7 +1,12 @@
 """The training command keeps working: a small run writes a loadable model and a full card."""
+import pytest
+
 from src.ml import load_model, recognise
 from src.ml.evaluate import encode_png
 from src.ml.train import main
+
+# Trains a model.
+pytestmark = pytest.mark.slow
 
 
 def test_training_on_a_small_subset_writes_a_model_that_reads_digits(tmp_path, mnist_dir, mnist_test, capsys):

@@ -96,6 +96,7 @@ def share_read_right(model, cases) -> float:
     return np.mean([read(model, c.data) == c.number for c in cases])
 
 
+@pytest.mark.slow
 def test_other_countries_styles_are_read_right_98_percent_of_the_time(model, mnist_test):
     cases = style_cases(*mnist_test, per_style=16, seed=31)
     assert share_read_right(model, cases) >= 0.98
@@ -105,10 +106,12 @@ def test_other_countries_styles_are_read_right_98_percent_of_the_time(model, mni
 
 # The next two floors are what the committed model holds, below the 95% asked of it (the figures and
 # the gap are in docs/performance.md): they keep what was reached from slipping back.
+@pytest.mark.slow
 def test_numbers_with_touching_digits_are_read_whole_60_percent_of_the_time(model, mnist_test):
     assert share_read_right(model, touching_cases(*mnist_test, count=200, seed=31)) >= 0.60
 
 
+@pytest.mark.slow
 def test_non_digits_are_answered_no_digit_92_percent_of_the_time(model):
     assert share_read_right(model, non_digit_cases(per_kind=8, seed=31)) >= 0.92
 
