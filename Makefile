@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MNIST_DIR ?= ../shared/data/mnist
 export MNIST_DIR
 
-.PHONY: setup run serve test train evaluate benchmark
+.PHONY: setup run serve test train evaluate benchmark retrain
 
 $(BIN)/activate: requirements.txt requirements-test.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: setup
 
 train: setup
 	$(BIN)/python -m src.ml.train
+
+# A candidate trained on MNIST plus the corrected samples, served only if the gate passes (exit 3 if not).
+retrain: setup
+	$(BIN)/flask --app src retrain $(RETRAIN_ARGS)
 
 evaluate: setup
 	$(BIN)/python -m src.ml.evaluate

@@ -3,7 +3,7 @@ running service, with the `flask model use VERSION` and `flask model list` comma
 
 The model file the service ships with (MODEL_PATH) is the base version, served until another is put in
 use. On PostgreSQL the versions and the one in use are rows of the database, so every host serves the same
-one; otherwise they are files in MODEL_DIR, and the one in use is named by the file `in-use` there.
+one; otherwise they are files in MODEL_DIR/versions/, and the one in use is named by the file MODEL_DIR/in-use.
 Each process looks at most every CHECK_SECONDS which version is in use, loads a new one beside the
 one it serves and then swaps them, so no request waits for the load or fails for it.
 """
@@ -70,12 +70,13 @@ class DatabaseVersions:
 
 
 class FolderVersions:
-    """Versions as files in a folder: VERSION.joblib and VERSION.json (its card, with when it was made
-    and last promoted); the file `in-use` names the one in use, replaced whole when it changes."""
+    """Versions as files in a folder: versions/VERSION.joblib and versions/VERSION.json (its card, with
+    when it was made and last promoted); the file `in-use` names the one in use, replaced whole when it
+    changes."""
 
     def __init__(self, folder: Path):
-        self.folder = Path(folder)
-        self.pointer = self.folder / "in-use"
+        self.folder = Path(folder) / "versions"
+        self.pointer = Path(folder) / "in-use"
 
     def in_use(self) -> str | None:
         try:
@@ -85,7 +86,7 @@ class FolderVersions:
 
     def _write(self, path: Path, data: bytes) -> None:
         """Readers see the whole old file or the whole new one, never a part."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         partial.write_bytes(data)
         os.replace(partial, path)
