@@ -489,7 +489,7 @@ def find_samples(*, page: int, per_page: int) -> Pagination:
 @needs_database
 def sample_counts() -> dict[int, int]:
     """How many samples there are of each true digit."""
-    return dict(db.session.execute(select(Sample.label, func.count()).group_by(Sample.label)).tuples().all())
+    return {label: count for label, count in db.session.execute(select(Sample.label, func.count()).group_by(Sample.label))}
 
 
 @needs_database
