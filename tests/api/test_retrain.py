@@ -69,6 +69,8 @@ def serves_within(base_url: str, version: str, seconds: float = 5) -> list[str]:
     while not answered or answered[-1] != version:
         assert time.monotonic() < deadline, f"still answering with {answered[-1]} after {seconds} s, not {version}"
         answered.append(served_version(base_url))
+        # Few requests: run.py's log goes to a pipe that is read only at the end.
+        time.sleep(0.1)
     return answered
 
 
