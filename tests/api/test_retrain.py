@@ -13,23 +13,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from src.ml import load_model, train
+from src.ml import load_model
+from tests.api.conftest import SMALL_MODEL
 from tests.api.images import b64, written
 from tests.api.test_http import run_py
 from tests.conftest import ADMIN_TOKEN, ROOT
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-TRAIN_LIMIT, AUGMENT, TEST_LIMIT = "1000", "1", "300"
+TRAIN_LIMIT, AUGMENT, TEST_LIMIT = str(SMALL_MODEL["limit"]), str(SMALL_MODEL["augment"]), str(SMALL_MODEL["test_limit"])
 # Three writers, each writing numbers and giving the true digits.
 WRITINGS = {"ana": ["17", "4", "90"], "bo": ["71", "9", "24"], "chen": ["1", "74", "59"]}
-
-
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory, mnist_dir) -> Path:
-    path = tmp_path_factory.mktemp("model") / "digits-svm.joblib"
-    train.train(mnist_dir, path, augment=int(AUGMENT), components=100, limit=int(TRAIN_LIMIT), seed=0,
-                download=False, test_limit=int(TEST_LIMIT))
-    return path
 
 
 @pytest.fixture
