@@ -10,6 +10,13 @@ from src.api.predictions import MAX_PER_PAGE, int_arg, timestamp, within_time
 from src.datasets import csv_chunks, idx_zip_chunks
 
 
+def only_query_parameters(*names: str) -> None:
+    """Refuse a query parameter this list or export does not take: a misspelt one would be ignored unseen."""
+    unknown = sorted(set(request.args) - set(names))
+    if unknown:
+        raise BadRequest(f"Unknown query parameter {unknown[0]!r}; this takes only {', '.join(names)}.")
+
+
 def sample_json(sample: storage.Sample) -> dict:
     return {
         "id": sample.id,
@@ -26,6 +33,7 @@ def sample_json(sample: storage.Sample) -> dict:
 class SampleList(Resource):
     def get(self):
         require_admin()
+        only_query_parameters("page", "per_page")
         page = storage.find_samples(page=int_arg("page", 1, 1), per_page=int_arg("per_page", 20, 1, MAX_PER_PAGE))
         counts = storage.sample_counts()
         return {
@@ -41,6 +49,7 @@ class SampleList(Resource):
 class SampleExport(Resource):
     def get(self):
         require_admin()
+        only_query_parameters("format")
         export_format = request.args.get("format", "csv")
         if export_format not in ("csv", "idx"):
             raise BadRequest(f"The query parameter 'format' must be csv or idx, not {export_format!r}.")

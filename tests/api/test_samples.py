@@ -152,3 +152,10 @@ def test_an_unknown_export_format_is_a_400(client):
 
     assert response.status_code == 400
     assert "csv or idx" in response.json["detail"]
+
+
+def test_a_misspelt_query_parameter_is_a_400_not_ignored(client):
+    response = client.get("/api/samples?perpage=5", headers=ADMIN)
+
+    assert response.status_code == 400
+    assert response.json["detail"] == "Unknown query parameter 'perpage'; this takes only page, per_page."
