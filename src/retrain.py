@@ -39,6 +39,10 @@ def corrected_samples() -> tuple[np.ndarray, np.ndarray, list[str]]:
 def retrain_command(train_limit, test_limit, augment, seed, data_dir) -> None:
     """Train a candidate on MNIST plus the corrected samples; promote it if the gate passes, else exit 3."""
     app: Flask = current_app._get_current_object()
+    try:
+        test_images, test_labels = mnist.load("test", data_dir)
+    except mnist.MnistError as error:
+        raise click.ClickException(str(error)) from None
     images, labels, writers = corrected_samples()
     held = gate.held_back(writers)
     current = versions.in_use(app)
@@ -51,7 +55,6 @@ def retrain_command(train_limit, test_limit, augment, seed, data_dir) -> None:
                            test_limit=test_limit, samples=Part("digits people corrected", images[~held], labels[~held]))
         model = out.read_bytes()
     candidate = versions.as_model(model, card)
-    test_images, test_labels = mnist.load("test", data_dir)
     click.echo(f"gate: reading {len(test_labels[:test_limit]):,} MNIST test digits with both models ...")
     verdict = gate.judge(current, candidate, test_images[:test_limit], test_labels[:test_limit],
                          images[held], labels[held])
