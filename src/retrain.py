@@ -55,9 +55,10 @@ def retrain_command(train_limit, test_limit, augment, seed, data_dir) -> None:
                            test_limit=test_limit, samples=Part("digits people corrected", images[~held], labels[~held]))
         model = out.read_bytes()
     candidate = versions.as_model(model, card)
-    click.echo(f"gate: reading {len(test_labels[:test_limit]):,} MNIST test digits with both models ...")
+    click.echo(f"gate: reading the {len(test_labels[:test_limit]):,} MNIST test digits with {current.version} ...")
+    # The candidate's training read the same MNIST test digits, through the same path.
     verdict = gate.judge(current, candidate, test_images[:test_limit], test_labels[:test_limit],
-                         images[held], labels[held])
+                         images[held], labels[held], candidate_mnist=card["mnist_test"]["accuracy"])
     click.echo(gate.table(verdict))
     card = {
         **card,

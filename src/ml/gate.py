@@ -48,10 +48,10 @@ class Verdict:
 
 
 def measure(model: DigitModel, mnist_pngs: list[bytes], mnist_labels: np.ndarray,
-            held_images: np.ndarray, held_labels: np.ndarray) -> dict:
+            held_images: np.ndarray, held_labels: np.ndarray, mnist: float | None = None) -> dict:
     return {
         "version": model.version,
-        "mnist_test": scores(read_all(model, mnist_pngs), mnist_labels)["accuracy"],
+        "mnist_test": scores(read_all(model, mnist_pngs), mnist_labels)["accuracy"] if mnist is None else mnist,
         "mnist_test_digits": int(len(mnist_labels)),
         "held_back": sample_accuracy(model, held_images, held_labels),
         "held_back_samples": int(len(held_labels)),
@@ -59,12 +59,15 @@ def measure(model: DigitModel, mnist_pngs: list[bytes], mnist_labels: np.ndarray
 
 
 def judge(current: DigitModel, candidate: DigitModel, mnist_images: np.ndarray, mnist_labels: np.ndarray,
-          held_images: np.ndarray, held_labels: np.ndarray) -> Verdict:
+          held_images: np.ndarray, held_labels: np.ndarray, candidate_mnist: float | None = None) -> Verdict:
     """Promote the candidate if its MNIST test accuracy is at most MAX_MNIST_DROP below the current
-    model's and its accuracy on the held-back samples is at least the current model's."""
+    model's and its accuracy on the held-back samples is at least the current model's.
+
+    `candidate_mnist`: the candidate's accuracy on these MNIST digits, if its training measured it
+    already (as `train.train` does, the same way), to spare reading them all a second time."""
     pngs = [encode_png(image) for image in mnist_images]
     now = measure(current, pngs, mnist_labels, held_images, held_labels)
-    new = measure(candidate, pngs, mnist_labels, held_images, held_labels)
+    new = measure(candidate, pngs, mnist_labels, held_images, held_labels, candidate_mnist)
     reasons = []
     if new["mnist_test"] < now["mnist_test"] - MAX_MNIST_DROP - 1e-12:
         reasons.append(f"MNIST test accuracy fell by {(now['mnist_test'] - new['mnist_test']) * 100:.2f} points "
