@@ -37,6 +37,8 @@ def defaults(instance_path: str) -> dict:
         # from the X-Forwarded-For and X-Forwarded-Proto headers the nearest of them sets.
         "TRUSTED_PROXIES": 0,
         "MODEL_PATH": DEFAULT_MODEL_PATH,
+        # Where retrained model versions are kept, and the file naming the one in use, without PostgreSQL.
+        "MODEL_DIR": DEFAULT_MODEL_PATH.parent,
         # Below gunicorn's worker timeout (gunicorn.conf.py), so that an export too long to finish fails
         # where the client sees it, before the worker is killed.
         "EXPORT_TIMEOUT": 25.0,
@@ -97,6 +99,7 @@ ENVIRONMENT = {
     "QUOTA_BYTES_PER_HOUR": int,
     "TRUSTED_PROXIES": int,
     "MODEL_PATH": str,
+    "MODEL_DIR": str,
     "EXPORT_TIMEOUT": float,
     "SESSION_COOKIE_SECURE": boolean,
     "RATELIMIT_ENABLED": boolean,

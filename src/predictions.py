@@ -217,7 +217,8 @@ def init_app(app: Flask) -> None:
 
 
 def current_model() -> DigitModel:
-    model = current_app.extensions["digit_model"]
+    """The version in use (src/versions.py), as this process serves it."""
+    model = current_app.extensions["served_model"].get()
     if isinstance(model, str):
         # Why is for the log and the admin's health check: the message names files on the server.
         raise ModelUnavailable("The model could not be loaded when the service started; try again later.")
@@ -226,7 +227,7 @@ def current_model() -> DigitModel:
 
 def model_load_error() -> str | None:
     """Why the model could not be loaded, or None."""
-    model = current_app.extensions["digit_model"]
+    model = current_app.extensions["served_model"].get()
     return model if isinstance(model, str) else None
 
 

@@ -1,5 +1,6 @@
-"""Stored predictions: the database, the `predictions` table, the queries the service runs,
-the database prepared once per start of the service, and the `init-db` and `clear-predictions` commands.
+"""Stored predictions: the database, the `predictions` table, the `samples` table of corrected digits
+(which outlives the predictions), the `model_versions` table, the queries the service runs, the
+database prepared once per start of the service, and the `init-db` and `clear-predictions` commands.
 
 On PostgreSQL a database that is down or stuck fails requests fast, as `DatabaseUnavailable`,
 and the service recovers by itself once it answers again, also when it was down at the start."""
@@ -16,7 +17,23 @@ import click
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import JSON, Index, LargeBinary, String, and_, bindparam, delete, event, func, insert, inspect, select, text
+from sqlalchemy import (
+    JSON,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -92,6 +109,58 @@ class Prediction(db.Model):
     """The stored image's bytes."""
     label: Mapped[str | None] = mapped_column(String)
     labelled_at: Mapped[datetime | None]
+
+
+class Sample(db.Model):
+    """One digit of a corrected prediction, as training data: the input the model saw and the true digit.
+
+    Kept apart from the predictions so that clearing them (at start, by retention, by the admin) keeps
+    the dataset people built; a prediction's maker deleting it deletes its samples too.
+    """
+
+    __tablename__ = "samples"
+    __table_args__ = (UniqueConstraint("prediction_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(String(32))
+    """The public id of the prediction it came from, which may since have been deleted."""
+    position: Mapped[int]
+    """Which digit of that prediction, from 0 at the left."""
+    input: Mapped[bytes] = mapped_column(LargeBinary)
+    """The normalised 28x28 uint8 digit the model saw, row-major."""
+    label: Mapped[int]
+    """The true digit, as the person gave it."""
+    read: Mapped[int]
+    """The digit the model read."""
+    model_version: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    """Who wrote it (the client that made the prediction): the retrain tests on writers it has not seen."""
+    created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+
+
+class ModelVersion(db.Model):
+    """A trained model, kept in the database (on PostgreSQL) so that every host of the service can serve it."""
+
+    __tablename__ = "model_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    model: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    """The joblib file."""
+    card: Mapped[dict] = mapped_column(JSON)
+    promoted_at: Mapped[datetime | None]
+    """When it was last put in use, by the gate or by `flask model use`; None if never."""
+
+
+class ModelInUse(db.Model):
+    """The one row naming the version every host serves; none: the model file the service ships with."""
+
+    __tablename__ = "model_in_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 # Built once: building the statement and its key for SQLAlchemy's compiled cache on every call
@@ -377,20 +446,73 @@ def replace_prediction(prediction: Prediction, **columns) -> None:
     for name, value in {**columns, "image_size": len(columns["image"])}.items():
         setattr(prediction, name, value)
     prediction.label = prediction.labelled_at = None
+    db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
     db.session.commit()
 
 
 @needs_database
 def set_label(prediction: Prediction, label: str | None) -> None:
+    """Record a correction, or withdraw it with None, and the samples it makes, in one transaction:
+    one sample per digit, with the input the model saw, the true digit and the digit read. A row stored
+    by an earlier version without an input for each digit makes none."""
+    side = 28 * 28
     prediction.label = label
     prediction.labelled_at = utc_now() if label is not None else None
+    db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
+    readable = prediction.number.isascii() and prediction.number.isdigit()
+    if label is not None and readable and len(prediction.inputs or b"") == side * len(label):
+        db.session.add_all(
+            Sample(
+                prediction_id=prediction.public_id,
+                position=position,
+                input=prediction.inputs[position * side : (position + 1) * side],
+                label=int(true),
+                read=int(read),
+                model_version=prediction.model_version,
+                source=prediction.source,
+                client_id=prediction.client_id,
+                created_at=prediction.labelled_at,
+            )
+            for position, (true, read) in enumerate(zip(label, prediction.number))
+        )
     db.session.commit()
 
 
 @needs_database
 def delete_prediction(prediction: Prediction) -> None:
+    """Delete a prediction at its maker's request, and the samples its correction made."""
+    db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
     db.session.delete(prediction)
     db.session.commit()
+
+
+@needs_database
+def find_samples(*, page: int, per_page: int) -> Pagination:
+    """Stored samples, newest first."""
+    query = select(Sample).order_by(Sample.id.desc())
+    return db.paginate(query, page=min(page, MAX_ID), per_page=per_page, error_out=False)
+
+
+@needs_database
+def sample_counts() -> dict[int, int]:
+    """How many samples there are of each true digit."""
+    return {label: count for label, count in db.session.execute(select(Sample.label, func.count()).group_by(Sample.label))}
+
+
+@needs_database
+def exported_samples() -> tuple[int, int]:
+    """How many samples an export will hold, and the last one in it."""
+    total, last = db.session.execute(select(func.count(), func.coalesce(func.max(Sample.id), 0))).one()
+    return int(total), int(last)
+
+
+@needs_database
+def sample_rows(last: int | None = None) -> Iterator[tuple[int, bytes, str | None]]:
+    """Each sample's label, input and writer (client id), oldest first, up to sample `last`."""
+    query = select(Sample.label, Sample.input, Sample.client_id).order_by(Sample.id).execution_options(yield_per=500)
+    if last is not None:
+        query = query.where(Sample.id <= last)
+    return iter(db.session.execute(query))
 
 
 @needs_database

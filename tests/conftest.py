@@ -120,6 +120,7 @@ def make_app(tmp_path, no_service_environment):
                 "SECRET_KEY": "test secret",
                 "DATABASE_URL": f"sqlite:///{tmp_path / 'predictions.sqlite'}",
                 "MODEL_PATH": model,
+                "MODEL_DIR": tmp_path / "models",
                 "ADMIN_TOKEN": ADMIN_TOKEN,
                 **settings,
             }

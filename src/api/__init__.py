@@ -11,6 +11,7 @@ from src.api.predictions import (
     PredictionItem,
     PredictionList,
 )
+from src.api.samples import SampleExport, SampleList
 from src.api.service import Health, ModelCard, OpenApiDocument, Stats
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -46,6 +47,8 @@ api.add_resource(PredictionExport, "/predictions/export", endpoint="prediction_e
 api.add_resource(PredictionItem, "/predictions/<public_id:prediction_id>", endpoint="prediction")
 api.add_resource(PredictionImage, "/predictions/<public_id:prediction_id>/image", endpoint="prediction_image")
 api.add_resource(PredictionInput, "/predictions/<public_id:prediction_id>/input.png", endpoint="prediction_input")
+api.add_resource(SampleList, "/samples", endpoint="samples")
+api.add_resource(SampleExport, "/samples/export", endpoint="sample_export")
 api.add_resource(Stats, "/stats", endpoint="stats")
 api.add_resource(ModelCard, "/model", endpoint="model")
 api.add_resource(Health, "/health", endpoint="health")

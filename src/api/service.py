@@ -1,4 +1,5 @@
 """What the service tells about itself: statistics, the model card, health and the OpenAPI document."""
+from flask import current_app
 from flask_restful import Resource
 
 from src.api.auth import has_admin_token
@@ -6,6 +7,7 @@ from src.api.openapi import DOCUMENT
 from src.api.problems import problem
 from src.health import health
 from src.predictions import current_model, statistics
+from src.versions import versions
 
 
 class Stats(Resource):
@@ -13,9 +15,25 @@ class Stats(Resource):
         return statistics()
 
 
+def version_json(entry: dict, served: str) -> dict:
+    card = entry["card"]
+    return {
+        "version": card["version"],
+        "created_at": entry["created_at"],
+        "promoted": entry["promoted_at"] is not None or card.get("parent") is None,
+        "promoted_at": entry["promoted_at"],
+        "in_use": card["version"] == served,
+        "parent": card.get("parent"),
+        "corrections": card.get("corrections"),
+        "gate": card.get("gate"),
+    }
+
+
 class ModelCard(Resource):
     def get(self):
-        return current_model().card
+        """The card of the version this process serves, and every version kept."""
+        model = current_model()
+        return {**model.card, "versions": [version_json(entry, model.version) for entry in versions(current_app)]}
 
 
 class Health(Resource):

@@ -36,7 +36,9 @@ def _steps(pipeline) -> list[str]:
 
 
 def train(data_dir: Path, out: Path, augment: int, components: int, limit: int | None, seed: int,
-          download: bool, test_limit: int | None = None) -> dict:
+          download: bool, test_limit: int | None = None, samples: trainingset.Part | None = None) -> dict:
+    """Train on MNIST's first `limit` training digits and what `trainingset` makes of them, plus
+    `samples` (normalised digits people corrected) if given; write the model and its card to `out`."""
     started = time.perf_counter()
 
     def say(message: str) -> None:
@@ -47,7 +49,7 @@ def train(data_dir: Path, out: Path, augment: int, components: int, limit: int |
     images, labels = images[:limit], labels[:limit]
     test_images, test_labels = test_images[:test_limit], test_labels[:test_limit]
     say(f"loaded {len(images)} training digits (hashes verified)")
-    parts = trainingset.build(images, labels, augment, seed, say)
+    parts = trainingset.build(images, labels, augment, seed, say, samples)
     X = np.concatenate([part.images for part in parts])
     y = np.concatenate([part.labels for part in parts])
     say(f"{len(X):,} samples in all")
@@ -79,6 +81,7 @@ def train(data_dir: Path, out: Path, augment: int, components: int, limit: int |
             "letters": handwriting.LETTERS_UNLIKE_DIGITS,
             "fonts": list(handwriting.HERSHEY_FONTS),
             "samples": int(len(X)),
+            "corrections": int(len(samples.labels)) if samples is not None else 0,
         },
         "preprocessing": [
             "decode (PNG, JPEG, WebP, BMP, GIF, TIFF; transparency composited)",

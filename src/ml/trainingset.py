@@ -11,6 +11,8 @@ Every sample is a normalised 28x28 digit, made by the same code that normalises 
 - Two to four touching MNIST digits read whole, as class SEVERAL_DIGITS: a blob to be cut.
 - Marks that are not digits, as class NOT_A_DIGIT: scribbles and shapes, letters, the pieces of
   words, and the pieces of synthetic photographs.
+- Digits people corrected (`samples`, already normalised as the service served them), each with
+  distorted copies, as MNIST's.
 
 Each part is made in chunks on every core, each chunk with a seed of its own, so the set does
 not depend on how many cores make it.
@@ -32,6 +34,8 @@ from .split import Seams, between
 from .types import Box
 
 CHUNKS = 8
+SAMPLE_COPIES = 8
+"""Distorted copies of each sample people corrected."""
 STYLES_MNIST_LACKS = {"0 crossed", "1 continental", "2 with a loop", "3 flat-topped", "4 closed", "4 open",
                       "7 crossed", "7 hooked", "9 curled"}
 
@@ -68,8 +72,9 @@ def normalise_whole(image: np.ndarray) -> np.ndarray:
 
 
 def build(images: np.ndarray, labels: np.ndarray, augment: int, seed: int,
-          say: Callable[[str], None] = print) -> list[Part]:
-    """Every part of the training set, from MNIST training digits and labels."""
+          say: Callable[[str], None] = print, samples: Part | None = None) -> list[Part]:
+    """Every part of the training set, from MNIST training digits and labels, and from `samples`
+    (normalised digits people corrected) if given."""
     sizes = Sizes(mnist=len(images))
     parts = [
         Part("MNIST", _chunked(_normalised, images), labels),
@@ -111,7 +116,19 @@ def build(images: np.ndarray, labels: np.ndarray, augment: int, seed: int,
     for name, made in negatives:
         parts.append(Part(f"not a digit: {name}", made, np.full(len(made), NOT_A_DIGIT)))
     say("made " + ", ".join(f"{len(made):,} {name}" for name, made in negatives) + " (not digits)")
+    if samples is not None and len(samples.labels):
+        parts.append(_with_copies(samples, SAMPLE_COPIES, seed + 9))
+        say(f"added {len(samples.labels):,} samples ({samples.name}), each with {SAMPLE_COPIES} distorted copies")
     return parts
+
+
+def _with_copies(samples: Part, copies: int, seed: int) -> Part:
+    """Samples and distorted copies of them: a few dozen corrections among hundreds of thousands of
+    digits weigh too little on their own to move the SVM's boundaries."""
+    distorted = _distorted(samples.images, copies, seed) if copies else np.zeros((0, 28, 28), np.uint8)
+    return Part(f"{samples.name}, each also in {copies} distorted copies",
+                np.concatenate([samples.images, distorted]),
+                np.concatenate([samples.labels, np.tile(samples.labels, copies)]).astype(int))
 
 
 def _chunked(function, items: np.ndarray, *args, seed: int | None = None) -> np.ndarray:

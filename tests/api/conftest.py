@@ -2,6 +2,7 @@
 Redis (127.0.0.1:6379) the storage, cache and rate-limit tests use: each test has a schema and a
 key prefix of its own, removed afterwards."""
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -19,6 +20,21 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 def schema_url(schema: str, host_port: str = "127.0.0.1:5432") -> str:
     """A DATABASE_URL for the `test` database whose connections work in `schema`."""
     return f"postgresql://{host_port}/test?options=-csearch_path%3D{schema}"
+
+
+SMALL_MODEL = {"limit": 1000, "augment": 1, "test_limit": 300}
+"""How the model of the retrain tests is trained: on a small part of MNIST, in seconds."""
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory, mnist_dir) -> Path:
+    """A model file (and card) trained here, for the tests of retraining and of switching versions."""
+    from src.ml import train
+
+    path = tmp_path_factory.mktemp("model") / "digits-svm.joblib"
+    train.train(mnist_dir, path, augment=SMALL_MODEL["augment"], components=100, limit=SMALL_MODEL["limit"], seed=0,
+                download=False, test_limit=SMALL_MODEL["test_limit"])
+    return path
 
 
 @pytest.fixture(scope="session")

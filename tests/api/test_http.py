@@ -181,7 +181,8 @@ def free_port() -> int:
 
 
 def run_py_process(instance: Path, port: int, **environment) -> subprocess.Popen:
-    env = {**os.environ, "INSTANCE_PATH": str(instance), "MODEL_PATH": str(model_path()), **environment}
+    env = {**os.environ, "INSTANCE_PATH": str(instance), "MODEL_PATH": str(model_path()),
+           "MODEL_DIR": str(instance / "models"), **environment}
     env.pop("ADMIN_TOKEN", None)
     return subprocess.Popen(
         [sys.executable, "run.py", "--port", str(port)],

@@ -49,6 +49,7 @@ def stack(tmp_path_factory):
         **inherited,
         "INSTANCE_PATH": str(folder / "instance"),
         "MODEL_PATH": str(model_path()),
+        "MODEL_DIR": str(folder / "models"),
         "DATABASE_URL": schema_url(schema),
         "CACHE_REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": f"{prefix}:",

@@ -226,10 +226,10 @@ def test_identical_bytes_are_answered_from_the_cache_and_still_stored(app, clien
     assert stored_count(app) == 2
 
 
-def test_the_cache_is_kept_per_model_version(app, client, seven):
+def test_the_cache_is_kept_per_model_version(app, client, seven, monkeypatch):
     client.post("/api/predict", json={"image": b64(seven)})
-    model = app.extensions["digit_model"]
-    app.extensions["digit_model"] = dataclasses.replace(model, version="another-model")
+    another = dataclasses.replace(app.extensions["digit_model"], version="another-model")
+    monkeypatch.setattr(app.extensions["served_model"], "get", lambda: another)
 
     response = client.post("/api/predict", json={"image": b64(seven)})
 

@@ -38,6 +38,7 @@ def environment(tmp_path: Path, **settings: str) -> dict:
         **inherited,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "MODEL_PATH": str(model_path()),
+        "MODEL_DIR": str(tmp_path / "models"),
         "BIND": f"127.0.0.1:{free_port()}",
         **settings,
     }
