@@ -14,6 +14,9 @@ from tests.api.images import b64, written
 from tests.api.test_production import environment, gunicorn
 from tests.api.conftest import schema_url
 
+# Starts gunicorn and loads model versions under load.
+pytestmark = pytest.mark.slow
+
 SWITCH_SECONDS = 5
 CLIENTS = 8
 

@@ -19,6 +19,9 @@ from tests.api.images import b64, written
 from tests.api.test_http import run_py
 from tests.conftest import ADMIN_TOKEN, ROOT
 
+# Trains models and restarts the service.
+pytestmark = pytest.mark.slow
+
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TRAIN_LIMIT, AUGMENT, TEST_LIMIT = str(SMALL_MODEL["limit"]), str(SMALL_MODEL["augment"]), str(SMALL_MODEL["test_limit"])
 # Three writers, each writing numbers and giving the true digits.
