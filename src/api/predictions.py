@@ -163,24 +163,31 @@ def within_time(chunks, seconds: float):
             raise ExportTooLong(f"The export took more than {seconds:g} s.")
 
 
+def dataset_export(name: str, exported, rows) -> Response:
+    """Stream a dataset of 28x28 digits in the requested `format`, as `name`.csv or `name`-idx.zip.
+
+    `exported()` gives how many samples there are and the last one's id, before the stream starts;
+    `rows(last)` yields them, up to that one, as (label, bytes)."""
+    export_format = request.args.get("format", "csv")
+    if export_format not in ("csv", "idx"):
+        raise BadRequest(f"The query parameter 'format' must be csv or idx, not {export_format!r}.")
+    total, last = exported()
+
+    def chunks():
+        # Rows are read inside the stream, which runs after the view has returned.
+        yield from csv_chunks(rows(last)) if export_format == "csv" else idx_zip_chunks(total, rows(last))
+
+    if export_format == "csv":
+        mimetype, filename = "text/csv", f"{name}.csv"
+    else:
+        mimetype, filename = "application/zip", f"{name}-idx.zip"
+    return Response(
+        stream_with_context(within_time(chunks(), current_app.config["EXPORT_TIMEOUT"])),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
 class PredictionExport(Resource):
     def get(self):
-        export_format = request.args.get("format", "csv")
-        if export_format not in ("csv", "idx"):
-            raise BadRequest(f"The query parameter 'format' must be csv or idx, not {export_format!r}.")
-        total, last = storage.exported_digits()
-
-        def chunks():
-            # Rows are read inside the stream, which runs after the view has returned.
-            rows = labelled_inputs(last)
-            yield from csv_chunks(rows) if export_format == "csv" else idx_zip_chunks(total, rows)
-
-        if export_format == "csv":
-            mimetype, filename = "text/csv", "digits.csv"
-        else:
-            mimetype, filename = "application/zip", "digits-idx.zip"
-        return Response(
-            stream_with_context(within_time(chunks(), current_app.config["EXPORT_TIMEOUT"])),
-            mimetype=mimetype,
-            headers={"Content-Disposition": f"attachment; filename={filename}"},
-        )
+        return dataset_export("digits", storage.exported_digits, labelled_inputs)

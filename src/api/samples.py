@@ -1,13 +1,12 @@
 """The samples people's corrections made, for the admin: listed a page at a time with counts per digit,
 and exported as a training set."""
-from flask import Response, current_app, request, stream_with_context
+from flask import request
 from flask_restful import Resource
 from werkzeug.exceptions import BadRequest
 
 from src import storage
 from src.api.auth import require_admin
-from src.api.predictions import MAX_PER_PAGE, int_arg, timestamp, within_time
-from src.datasets import csv_chunks, idx_zip_chunks
+from src.api.predictions import MAX_PER_PAGE, dataset_export, int_arg, timestamp
 
 
 def only_query_parameters(*names: str) -> None:
@@ -46,26 +45,12 @@ class SampleList(Resource):
         }
 
 
+def sample_rows(last: int):
+    return ((str(label), data) for label, data, _ in storage.sample_rows(last))
+
+
 class SampleExport(Resource):
     def get(self):
         require_admin()
         only_query_parameters("format")
-        export_format = request.args.get("format", "csv")
-        if export_format not in ("csv", "idx"):
-            raise BadRequest(f"The query parameter 'format' must be csv or idx, not {export_format!r}.")
-        total, last = storage.exported_samples()
-
-        def chunks():
-            # Rows are read inside the stream, which runs after the view has returned.
-            rows = ((str(label), data) for label, data, _ in storage.sample_rows(last))
-            yield from csv_chunks(rows) if export_format == "csv" else idx_zip_chunks(total, rows)
-
-        if export_format == "csv":
-            mimetype, filename = "text/csv", "samples.csv"
-        else:
-            mimetype, filename = "application/zip", "samples-idx.zip"
-        return Response(
-            stream_with_context(within_time(chunks(), current_app.config["EXPORT_TIMEOUT"])),
-            mimetype=mimetype,
-            headers={"Content-Disposition": f"attachment; filename={filename}"},
-        )
+        return dataset_export("samples", storage.exported_samples, sample_rows)
