@@ -94,6 +94,17 @@ class Predict(Resource):
         return body, 200 if replaced else 201, location
 
 
+def page_json(page, item_json) -> dict:
+    """One page of a paginated list, each item as `item_json` gives it."""
+    return {
+        "items": [item_json(item) for item in page.items],
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+        "pages": page.pages,
+    }
+
+
 class PredictionList(Resource):
     def get(self):
         label = request.args.get("label")
@@ -106,13 +117,7 @@ class PredictionList(Resource):
             page=int_arg("page", 1, 1),
             per_page=int_arg("per_page", 20, 1, MAX_PER_PAGE),
         )
-        return {
-            "items": [prediction_json(prediction) for prediction in page.items],
-            "total": page.total,
-            "page": page.page,
-            "per_page": page.per_page,
-            "pages": page.pages,
-        }
+        return page_json(page, prediction_json)
 
     def delete(self):
         require_admin()

@@ -6,7 +6,7 @@ from werkzeug.exceptions import BadRequest
 
 from src import storage
 from src.api.auth import require_admin
-from src.api.predictions import MAX_PER_PAGE, dataset_export, int_arg, timestamp
+from src.api.predictions import MAX_PER_PAGE, dataset_export, int_arg, page_json, timestamp
 
 
 def only_query_parameters(*names: str) -> None:
@@ -35,14 +35,7 @@ class SampleList(Resource):
         only_query_parameters("page", "per_page")
         page = storage.find_samples(page=int_arg("page", 1, 1), per_page=int_arg("per_page", 20, 1, MAX_PER_PAGE))
         counts = storage.sample_counts()
-        return {
-            "items": [sample_json(sample) for sample in page.items],
-            "total": page.total,
-            "page": page.page,
-            "per_page": page.per_page,
-            "pages": page.pages,
-            "counts": {str(digit): counts.get(digit, 0) for digit in range(10)},
-        }
+        return {**page_json(page, sample_json), "counts": {str(digit): counts.get(digit, 0) for digit in range(10)}}
 
 
 def sample_rows(last: int):
