@@ -60,7 +60,7 @@ def wait_for(condition, what: str, seconds: float = 60):
 
 @contextmanager
 def gunicorn(env: dict, log: Path, healthy: bool = True):
-    """gunicorn started as the README says, its output in `log`; yields the master process and the
+    """gunicorn started as docs/production.md says, its output in `log`; yields the master process and the
     base URL once /api/health answers 200 (or answers at all, unless `healthy`)."""
     with log.open("w") as output:
         master = subprocess.Popen(GUNICORN, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
