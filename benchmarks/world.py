@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from src.ml import handwriting
+from src.ml import handwriting, marks
 from src.ml.trainingset import enlarged
 
 from .variants import dark_on_light, encode
@@ -171,25 +171,25 @@ def non_digit_cases(per_kind: int = 40, seed: int = 0) -> list[Case]:
     """Scribbles, shapes, letters, words and pictures, each answered "no digit" by a person."""
     rng = np.random.default_rng(seed)
     cases = []
-    for name, draw in {**handwriting.NON_DIGIT_MARKS, **UNSEEN_MARKS}.items():
-        seen = "" if name in handwriting.NON_DIGIT_MARKS else " (kind not trained on)"
+    for name, draw in {**marks.NON_DIGIT_MARKS, **UNSEEN_MARKS}.items():
+        seen = "" if name in marks.NON_DIGIT_MARKS else " (kind not trained on)"
         cases += [Case(f"drawing: {name}{seen}", on_pad(draw(rng), rng), None) for _ in range(per_kind)]
-    letters = list(handwriting.LETTERS_UNLIKE_DIGITS)
+    letters = list(marks.LETTERS_UNLIKE_DIGITS)
     for _ in range(per_kind * 2):
-        font = str(rng.choice(list(handwriting.HERSHEY_FONTS)))
-        ink = handwriting.text(str(rng.choice(letters)), font, rng, height=int(rng.integers(120, 200)),
+        font = str(rng.choice(list(marks.HERSHEY_FONTS)))
+        ink = marks.text(str(rng.choice(letters)), font, rng, height=int(rng.integers(120, 200)),
                                pen=PAD_PEN / 160)
         cases.append(Case("a letter", encode(dark_on_light(_placed(ink, rng, PAD))), None))
     for word in WORDS:
         for _ in range(per_kind // 4):
-            font = str(rng.choice(list(handwriting.HERSHEY_FONTS)))
-            ink = handwriting.text(word, font, rng, height=int(rng.integers(60, 120)), pen=rng.uniform(0.05, 0.1))
+            font = str(rng.choice(list(marks.HERSHEY_FONTS)))
+            ink = marks.text(word, font, rng, height=int(rng.integers(60, 120)), pen=rng.uniform(0.05, 0.1))
             cases.append(Case("a word", encode(dark_on_light(_placed(ink, rng, PAD))), None))
             typed = _dejavu(word, rng)
             if typed is not None:
                 cases.append(Case("a word in DejaVu (fonts not trained on)", typed, None))
     for _ in range(per_kind):
-        cases.append(Case("a photograph", encode(handwriting.photo(rng, 320), ".jpg", quality=85), None))
+        cases.append(Case("a photograph", encode(marks.photo(rng, 320), ".jpg", quality=85), None))
         cases.append(Case("a photograph of a flower (kind not trained on)",
                           encode(flower_photo(rng), ".jpg", quality=85), None))
     return cases

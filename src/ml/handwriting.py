@@ -1,11 +1,11 @@
-"""Synthetic handwriting: digits in the styles MNIST lacks, and marks that are not digits.
+"""Synthetic handwriting: digits in the styles MNIST lacks, and digits run together.
 
 MNIST's writers were American; people elsewhere put a long upstroke on their 1, a bar
 through their 7 and their 0, a flat top on their 3. No such data ships with MNIST, so it is
 drawn here as pen trajectories: strokes in a box one unit high (x to the right, y down),
 bent, slanted and wobbled at random, and rendered with an anti-aliased pen. The same
-machinery draws what is not a digit (scribbles, spirals, hatching, shapes, letters) and
-edits MNIST digits at stroke level (a flag on a 1, a bar through a 7, a slash through a 0).
+machinery edits MNIST digits at stroke level (a flag on a 1, a bar through a 7, a slash through
+a 0), and draws what is not a digit (`marks`).
 
 Every random choice comes from the generator passed in, so a seed reproduces a sample.
 """
@@ -47,27 +47,27 @@ def arc(centre, radii, start: float, sweep: float, tilt: float = 0.0, samples: i
                      centre[1] + x * np.sin(turn) + y * np.cos(turn)], axis=1)
 
 
-def _jittered(rng: np.random.Generator, points, amount: float = 0.03) -> np.ndarray:
+def jittered(rng: np.random.Generator, points, amount: float = 0.03) -> np.ndarray:
     points = np.asarray(points, np.float64)
     return points + rng.normal(0, amount, points.shape)
 
 
-def _u(rng: np.random.Generator, low: float, high: float) -> float:
+def uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return float(rng.uniform(low, high))
 
 
 # Digits, by style. Each function draws one digit in the unit box.
 
 def zero(rng):
-    rx, tilt = _u(rng, 0.24, 0.42), _u(rng, -15, 15)
-    loop = arc((0.5, 0.5), (rx, 0.5), _u(rng, -120, -60), _u(rng, 350, 390) * rng.choice([-1, 1]), tilt)
-    return [_jittered(rng, loop, 0.012)]
+    rx, tilt = uniform(rng, 0.24, 0.42), uniform(rng, -15, 15)
+    loop = arc((0.5, 0.5), (rx, 0.5), uniform(rng, -120, -60), uniform(rng, 350, 390) * rng.choice([-1, 1]), tilt)
+    return [jittered(rng, loop, 0.012)]
 
 
 def zero_crossed(rng):
     (loop,) = zero(rng)
     left, right = loop[:, 0].min(), loop[:, 0].max()
-    reach = _u(rng, -0.1, 0.12)
+    reach = uniform(rng, -0.1, 0.12)
     slash = np.array([[right - 0.05 + reach, -reach], [left + 0.05 - reach, 1 + reach]])
     if rng.random() < 0.3:  # some slash from bottom left to top right, or stand it upright
         slash = slash[::-1] if rng.random() < 0.5 else np.array([[0.5, -reach], [0.5, 1 + reach]])
@@ -75,21 +75,21 @@ def zero_crossed(rng):
 
 
 def one(rng):
-    x = _u(rng, 0.3, 0.7)
-    return [spline([(x + _u(rng, -0.08, 0.08), 0), (x + _u(rng, -0.03, 0.03), 0.5), (x, 1)])]
+    x = uniform(rng, 0.3, 0.7)
+    return [spline([(x + uniform(rng, -0.08, 0.08), 0), (x + uniform(rng, -0.03, 0.03), 0.5), (x, 1)])]
 
 
 def one_flagged(rng, flag=(0.22, 0.55), base_chance: float = 0.35):
     """The continental 1: a long upstroke from the left to the top of the stem, often on a base."""
-    top = np.array([_u(rng, 0.45, 0.7), 0.0])
-    length, angle = _u(rng, *flag), np.radians(_u(rng, 30, 65))
+    top = np.array([uniform(rng, 0.45, 0.7), 0.0])
+    length, angle = uniform(rng, *flag), np.radians(uniform(rng, 30, 65))
     start = top + length * np.array([-np.cos(angle), np.sin(angle)])
-    bend = (start + top) / 2 + _u(rng, -0.04, 0.04) * np.array([np.sin(angle), np.cos(angle)])
-    bottom = np.array([top[0] + _u(rng, -0.1, 0.06), 1.0])
-    strokes = [spline([start, bend, top, (top + bottom) / 2 + (_u(rng, -0.02, 0.02), 0), bottom])]
+    bend = (start + top) / 2 + uniform(rng, -0.04, 0.04) * np.array([np.sin(angle), np.cos(angle)])
+    bottom = np.array([top[0] + uniform(rng, -0.1, 0.06), 1.0])
+    strokes = [spline([start, bend, top, (top + bottom) / 2 + (uniform(rng, -0.02, 0.02), 0), bottom])]
     if rng.random() < base_chance:
-        half = _u(rng, 0.15, 0.32)
-        strokes.append(spline([bottom - (half, 0), bottom + (half, _u(rng, -0.03, 0.03))]))
+        half = uniform(rng, 0.15, 0.32)
+        strokes.append(spline([bottom - (half, 0), bottom + (half, uniform(rng, -0.03, 0.03))]))
     return strokes
 
 
@@ -99,17 +99,17 @@ def one_flagged_lightly(rng):
 
 
 def two(rng, loop: bool = False):
-    width = _u(rng, 0.55, 0.85)
+    width = uniform(rng, 0.55, 0.85)
     left, right = 0.5 - width / 2, 0.5 + width / 2
-    top = [(left, _u(rng, 0.15, 0.35)), (0.5, 0.0), (right, _u(rng, 0.15, 0.3)), (right - 0.05, 0.45)]
-    corner = (left + _u(rng, -0.03, 0.05), 1.0)
+    top = [(left, uniform(rng, 0.15, 0.35)), (0.5, 0.0), (right, uniform(rng, 0.15, 0.3)), (right - 0.05, 0.45)]
+    corner = (left + uniform(rng, -0.03, 0.05), 1.0)
     if loop:
-        r = _u(rng, 0.07, 0.13)
+        r = uniform(rng, 0.07, 0.13)
         middle = [(corner[0] + r, 1 - 2.2 * r), (corner[0] - 0.02, 1 - r), (corner[0] + r, 1.0)]
     else:
         middle = [corner]
-    base = [(right + _u(rng, -0.05, 0.08), 1.0 + _u(rng, -0.05, 0.02))]
-    return [spline(_jittered(rng, top, 0.02).tolist() + middle + base, 10)]
+    base = [(right + uniform(rng, -0.05, 0.08), 1.0 + uniform(rng, -0.05, 0.02))]
+    return [spline(jittered(rng, top, 0.02).tolist() + middle + base, 10)]
 
 
 def two_looped(rng):
@@ -117,69 +117,69 @@ def two_looped(rng):
 
 
 def three(rng):
-    width = _u(rng, 0.5, 0.8)
+    width = uniform(rng, 0.5, 0.8)
     left, right = 0.5 - width / 2, 0.5 + width / 2
-    points = [(left, 0.12), (0.5, 0.0), (right, 0.2), (0.45 + _u(rng, -0.05, 0.05), 0.47),
+    points = [(left, 0.12), (0.5, 0.0), (right, 0.2), (0.45 + uniform(rng, -0.05, 0.05), 0.47),
               (right + 0.03, 0.7), (0.5, 1.0), (left - 0.02, 0.85)]
-    return [spline(_jittered(rng, points, 0.02))]
+    return [spline(jittered(rng, points, 0.02))]
 
 
 def three_flat_topped(rng):
     """A 3 whose top is a bar and a diagonal, as it is written in France and Latin America."""
-    width = _u(rng, 0.5, 0.8)
+    width = uniform(rng, 0.5, 0.8)
     left, right = 0.5 - width / 2, 0.5 + width / 2
     top = [(left, 0.0), (right, 0.0)]
     lower = [(right, 0.0), (0.45, 0.42), (right + 0.02, 0.68), (0.5, 1.0), (left - 0.02, 0.85)]
-    return [np.concatenate([spline(top), spline(_jittered(rng, lower, 0.015))[1:]])]
+    return [np.concatenate([spline(top), spline(jittered(rng, lower, 0.015))[1:]])]
 
 
 def four_open(rng):
-    bar, stem_x = _u(rng, 0.55, 0.72), _u(rng, 0.5, 0.7)
-    corner = (_u(rng, 0.0, 0.15), bar)
-    first = [(_u(rng, 0.2, 0.45), 0.0), corner, (_u(rng, 0.8, 1.0), bar + _u(rng, -0.05, 0.03))]
-    second = [(stem_x + _u(rng, 0.0, 0.08), _u(rng, 0.0, 0.25)), (stem_x, 1.0)]
-    return [np.array(_jittered(rng, first, 0.015)), spline(second)]
+    bar, stem_x = uniform(rng, 0.55, 0.72), uniform(rng, 0.5, 0.7)
+    corner = (uniform(rng, 0.0, 0.15), bar)
+    first = [(uniform(rng, 0.2, 0.45), 0.0), corner, (uniform(rng, 0.8, 1.0), bar + uniform(rng, -0.05, 0.03))]
+    second = [(stem_x + uniform(rng, 0.0, 0.08), uniform(rng, 0.0, 0.25)), (stem_x, 1.0)]
+    return [np.array(jittered(rng, first, 0.015)), spline(second)]
 
 
 def four_closed(rng):
-    bar, stem_x = _u(rng, 0.55, 0.72), _u(rng, 0.55, 0.7)
-    apex = (stem_x + _u(rng, -0.05, 0.05), 0.0)
-    first = [(stem_x, 1.0), apex, (_u(rng, 0.0, 0.1), bar), (_u(rng, 0.8, 1.0), bar)]
-    return [np.array(_jittered(rng, first, 0.015))]
+    bar, stem_x = uniform(rng, 0.55, 0.72), uniform(rng, 0.55, 0.7)
+    apex = (stem_x + uniform(rng, -0.05, 0.05), 0.0)
+    first = [(stem_x, 1.0), apex, (uniform(rng, 0.0, 0.1), bar), (uniform(rng, 0.8, 1.0), bar)]
+    return [np.array(jittered(rng, first, 0.015))]
 
 
 def five(rng):
-    left = _u(rng, 0.15, 0.3)
+    left = uniform(rng, 0.15, 0.3)
     body = [(left, 0.0), (left - 0.03, 0.45), (0.55, 0.38), (0.78, 0.62), (0.6, 0.95), (0.3, 1.0), (0.12, 0.88)]
-    bar = [(left, 0.0), (_u(rng, 0.6, 0.85), _u(rng, -0.05, 0.03))]
+    bar = [(left, 0.0), (uniform(rng, 0.6, 0.85), uniform(rng, -0.05, 0.03))]
     if rng.random() < 0.4:  # in one stroke, the bar first
-        return [np.concatenate([spline(bar[::-1]), spline(_jittered(rng, body, 0.015))[1:]])]
-    return [spline(_jittered(rng, body, 0.015)), spline(bar)]
+        return [np.concatenate([spline(bar[::-1]), spline(jittered(rng, body, 0.015))[1:]])]
+    return [spline(jittered(rng, body, 0.015)), spline(bar)]
 
 
 def six(rng):
-    r = _u(rng, 0.22, 0.32)
-    loop = arc((0.5, 1 - r), (r, r * _u(rng, 0.9, 1.1)), 180, 360 + _u(rng, -20, 20))
-    stem = spline([(_u(rng, 0.55, 0.8), 0.0), (0.35, 0.2), (0.5 - r, 1 - r)])
-    return [np.concatenate([_jittered(rng, stem, 0.01), loop[1:]])]
+    r = uniform(rng, 0.22, 0.32)
+    loop = arc((0.5, 1 - r), (r, r * uniform(rng, 0.9, 1.1)), 180, 360 + uniform(rng, -20, 20))
+    stem = spline([(uniform(rng, 0.55, 0.8), 0.0), (0.35, 0.2), (0.5 - r, 1 - r)])
+    return [np.concatenate([jittered(rng, stem, 0.01), loop[1:]])]
 
 
 def seven(rng, bar: bool = False, hook: bool = False, lift: bool = False):
-    left, right = _u(rng, 0.0, 0.15), _u(rng, 0.75, 1.0)
-    top = [(left, _u(rng, 0.0, 0.06)), (right, _u(rng, -0.03, 0.03))]
-    foot = (_u(rng, 0.2, 0.5), 1.0)
-    stem = spline([top[1], ((top[1][0] + foot[0]) / 2 + _u(rng, -0.06, 0.04), 0.5), foot])
+    left, right = uniform(rng, 0.0, 0.15), uniform(rng, 0.75, 1.0)
+    top = [(left, uniform(rng, 0.0, 0.06)), (right, uniform(rng, -0.03, 0.03))]
+    foot = (uniform(rng, 0.2, 0.5), 1.0)
+    stem = spline([top[1], ((top[1][0] + foot[0]) / 2 + uniform(rng, -0.06, 0.04), 0.5), foot])
     head = spline(top)
     if hook:
-        head = np.concatenate([[(left + _u(rng, -0.02, 0.02), _u(rng, 0.12, 0.22))], head])
+        head = np.concatenate([[(left + uniform(rng, -0.02, 0.02), uniform(rng, 0.12, 0.22))], head])
     strokes = [head, stem] if lift else [np.concatenate([head, stem[1:]])]
     if bar:
-        height = _u(rng, 0.42, 0.6)
+        height = uniform(rng, 0.42, 0.6)
         crossing = np.interp(height, stem[:, 1], stem[:, 0])
-        half = _u(rng, 0.14, 0.3)
-        offset = _u(rng, -0.5, 0.5) * half if rng.random() < 0.25 else 0.0  # the bar joined or not
-        strokes.append(spline([(crossing - half + offset, height + _u(rng, -0.03, 0.03)),
-                               (crossing + half + offset, height + _u(rng, -0.03, 0.03))]))
+        half = uniform(rng, 0.14, 0.3)
+        offset = uniform(rng, -0.5, 0.5) * half if rng.random() < 0.25 else 0.0  # the bar joined or not
+        strokes.append(spline([(crossing - half + offset, height + uniform(rng, -0.03, 0.03)),
+                               (crossing + half + offset, height + uniform(rng, -0.03, 0.03))]))
     return strokes
 
 
@@ -192,27 +192,27 @@ def seven_hooked(rng):
 
 
 def eight(rng):
-    upper, lower = _u(rng, 0.18, 0.26), _u(rng, 0.22, 0.32)
+    upper, lower = uniform(rng, 0.18, 0.26), uniform(rng, 0.22, 0.32)
     middle = 2 * upper / (2 * upper + 2 * lower)
     if rng.random() < 0.35:  # two stacked loops
         return [arc((0.5, middle / 2), (upper, middle / 2), 0, 360),
-                arc((0.5 + _u(rng, -0.04, 0.04), (1 + middle) / 2), (lower, (1 - middle) / 2), 0, 360)]
+                arc((0.5 + uniform(rng, -0.04, 0.04), (1 + middle) / 2), (lower, (1 - middle) / 2), 0, 360)]
     points = [(0.5 + upper, 0.12), (0.5, 0.0), (0.5 - upper, 0.15), (0.5, middle), (0.5 + lower, middle + 0.2),
               (0.5, 1.0), (0.5 - lower, middle + 0.2), (0.5, middle), (0.5 + upper * 0.9, 0.15)]
-    return [spline(_jittered(rng, points, 0.015))]
+    return [spline(jittered(rng, points, 0.015))]
 
 
 def nine(rng, curl: bool = False):
-    r = _u(rng, 0.2, 0.3)
-    centre = (0.5, r * _u(rng, 0.9, 1.1))
-    loop = arc(centre, (r, centre[1]), 0, -360 - _u(rng, 0, 30))
+    r = uniform(rng, 0.2, 0.3)
+    centre = (0.5, r * uniform(rng, 0.9, 1.1))
+    loop = arc(centre, (r, centre[1]), 0, -360 - uniform(rng, 0, 30))
     attach = (centre[0] + r, centre[1])
-    foot = (attach[0] - _u(rng, 0.0, 0.2), 1.0)
+    foot = (attach[0] - uniform(rng, 0.0, 0.2), 1.0)
     if curl:
-        stem = [attach, (foot[0] + 0.02, 0.8), (foot[0] - 0.08, 1.0), (foot[0] - _u(rng, 0.18, 0.3), 0.9)]
+        stem = [attach, (foot[0] + 0.02, 0.8), (foot[0] - 0.08, 1.0), (foot[0] - uniform(rng, 0.18, 0.3), 0.9)]
     else:
         stem = [attach, ((attach[0] + foot[0]) / 2, 0.6), foot]
-    return [np.concatenate([_jittered(rng, loop, 0.01), spline(stem)[1:]])]
+    return [np.concatenate([jittered(rng, loop, 0.01), spline(stem)[1:]])]
 
 
 def nine_curled(rng):
@@ -242,178 +242,6 @@ DIGIT_STYLES: dict[str, tuple[int, Callable]] = {
 }
 
 
-# Marks that are not digits.
-
-def zigzag(rng):
-    turns = int(rng.integers(4, 10))
-    xs = np.linspace(0, _u(rng, 0.8, 2.5), turns + 1)
-    ys = np.where(np.arange(turns + 1) % 2 == 0, 0.0, 1.0) + rng.normal(0, 0.06, turns + 1)
-    points = np.stack([xs, ys], axis=1)
-    return [_jittered(rng, points[:, ::-1] if rng.random() < 0.3 else points, 0.02)]
-
-
-def spiral(rng):
-    turns = _u(rng, 1.8, 4.0)
-    angles = np.linspace(0, 2 * np.pi * turns, int(60 * turns))
-    radius = 0.5 * (0.08 + angles / angles[-1])
-    direction = rng.choice([-1, 1])
-    return [np.stack([0.5 + radius * np.cos(direction * angles), 0.5 + radius * np.sin(direction * angles)], axis=1)]
-
-
-def hatching(rng):
-    lines, angle = int(rng.integers(3, 9)), np.radians(_u(rng, 0, 180))
-    spacing = _u(rng, 0.1, 0.25)
-    strokes = []
-    for angle_i in [angle] + ([angle + np.radians(_u(rng, 50, 130))] if rng.random() < 0.4 else []):
-        along, across = np.array([np.cos(angle_i), np.sin(angle_i)]), np.array([-np.sin(angle_i), np.cos(angle_i)])
-        for k in range(lines):
-            centre = 0.5 + (k - lines / 2) * spacing * across
-            half = _u(rng, 0.35, 0.6)
-            strokes.append(_jittered(rng, [centre - half * along, centre + half * along], 0.015))
-    return strokes
-
-
-def scribble(rng):
-    """A tangle: a pen wandering in loops over the same spot."""
-    steps = int(rng.integers(8, 20))
-    points = np.cumsum(rng.normal(0, 0.25, (steps, 2)), axis=0)
-    return [spline(points, 8)]
-
-
-def squiggle(rng):
-    periods = _u(rng, 1.5, 5)
-    x = np.linspace(0, periods * _u(rng, 0.3, 0.6), 80)
-    y = 0.5 + _u(rng, 0.15, 0.5) * np.sin(2 * np.pi * np.linspace(0, periods, 80) + _u(rng, 0, 6))
-    return [np.stack([x, y], axis=1)]
-
-
-def star(rng):
-    points = int(rng.choice([5, 5, 6, 7]))
-    step = 2 if points == 5 else 3 if points == 7 else 1
-    angles = np.radians(-90 + _u(rng, -15, 15)) + 2 * np.pi * step * np.arange(points + 1) / points
-    outline = np.stack([0.5 + 0.5 * np.cos(angles), 0.5 + 0.5 * np.sin(angles)], axis=1)
-    if points == 6:  # a six-pointed star is two triangles
-        other = np.stack([0.5 + 0.5 * np.cos(angles + np.pi / 3), 0.5 + 0.5 * np.sin(angles + np.pi / 3)], axis=1)
-        return [_jittered(rng, outline[::2], 0.02), _jittered(rng, other[::2], 0.02)]
-    return [_jittered(rng, outline, 0.02)]
-
-
-def asterisk(rng):
-    lines = int(rng.integers(3, 5))
-    strokes = []
-    for k in range(lines):
-        angle = np.pi * k / lines + _u(rng, -0.15, 0.15)
-        offset = 0.5 * np.array([np.cos(angle), np.sin(angle)])
-        strokes.append(_jittered(rng, [0.5 - offset, 0.5 + offset], 0.02))
-    return strokes
-
-
-def shape(rng):
-    """A triangle, a square or a heart, drawn freehand."""
-    kind = rng.integers(3)
-    if kind == 0:
-        corners = [(0.5, 0), (1, 0.9), (0, 0.9), (0.5, 0)]
-    elif kind == 1:
-        corners = [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]
-    else:
-        t = np.linspace(0, 2 * np.pi, 60)
-        x, y = 16 * np.sin(t) ** 3, -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
-        return [_jittered(rng, np.stack([0.5 + x / 34, 0.45 + y / 34], axis=1), 0.005)]
-    return [_jittered(rng, corners, 0.03)]
-
-
-def smiley(rng):
-    face = arc((0.5, 0.5), (0.5, 0.5), _u(rng, 0, 360), 360 + _u(rng, 0, 20))
-    eyes = [arc((x, 0.35), (0.04, 0.05), 0, 360, samples=12) for x in (0.33, 0.67)]
-    mouth = arc((0.5, 0.52), (0.25, 0.2), _u(rng, 15, 35), _u(rng, 110, 150))
-    return [_jittered(rng, face, 0.01), *eyes, mouth]
-
-
-def arrow(rng):
-    tip = np.array([1.0, 0.5])
-    shaft = [(0.0, 0.5 + _u(rng, -0.1, 0.1)), tip]
-    barb = _u(rng, 0.2, 0.35)
-    head = [tip + (-barb, -barb), tip, tip + (-barb, barb)]
-    return [_jittered(rng, shaft, 0.02), _jittered(rng, head, 0.015)]
-
-
-def check(rng):
-    """A tick, as on a form."""
-    corner = (_u(rng, 0.2, 0.45), 1.0)
-    return [spline([(0.0, _u(rng, 0.45, 0.7)), corner, (_u(rng, 0.9, 1.3), _u(rng, -0.1, 0.1))], 6)]
-
-
-def loops(rng):
-    """A chain of cursive loops, as "eeee" or "llll" run together."""
-    count, tall = int(rng.integers(3, 7)), _u(rng, 0.4, 1.0)
-    points = []
-    for k in range(count):
-        points += [(0.35 * k, 1.0), (0.35 * k + 0.25, 1 - tall), (0.35 * k + 0.05, 1 - tall), (0.35 * k + 0.2, 1.0)]
-    return [spline(_jittered(rng, points, 0.02), 6)]
-
-
-def crossed_box(rng):
-    corners = np.array([(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], float)
-    return [_jittered(rng, corners, 0.03), _jittered(rng, [(0, 0), (1, 1)], 0.03), _jittered(rng, [(1, 0), (0, 1)], 0.03)]
-
-
-def symbol(rng):
-    """A sign from the keyboard: plus, equals, hash, percent, ampersand, at, question mark."""
-    return [np.array(s) for s in {
-        0: [[(0.5, 0.1), (0.5, 0.9)], [(0.1, 0.5), (0.9, 0.5)]],
-        1: [[(0.05, 0.35), (0.95, 0.35)], [(0.05, 0.65), (0.95, 0.65)]],
-        2: [[(0.35, 0), (0.25, 1)], [(0.75, 0), (0.65, 1)], [(0.05, 0.33), (0.95, 0.33)], [(0.0, 0.67), (0.9, 0.67)]],
-    }[int(rng.integers(3))]]
-
-
-NON_DIGIT_MARKS: dict[str, Callable] = {
-    "zigzag": zigzag,
-    "spiral": spiral,
-    "hatching": hatching,
-    "scribble": scribble,
-    "squiggle": squiggle,
-    "star": star,
-    "asterisk": asterisk,
-    "shape": shape,
-    "smiley": smiley,
-    "arrow": arrow,
-    "symbol": symbol,
-    "check": check,
-    "loops": loops,
-    "crossed box": crossed_box,
-}
-
-
-def photo(rng: np.random.Generator, side: int = 240) -> np.ndarray:
-    """A greyscale picture that is not writing: overlapping shapes of every shade (the "dead leaves"
-    model of natural images), or a face, under uneven light, blurred and noisy. uint8."""
-    image = np.full((side, side), _u(rng, 60, 200), np.float32)
-    if rng.random() < 0.3:
-        centre = (side * _u(rng, 0.35, 0.65), side * _u(rng, 0.4, 0.6))
-        axes = (side * _u(rng, 0.2, 0.32), side * _u(rng, 0.28, 0.4))
-        cv2.ellipse(image, (centre, (2 * axes[0] * 1.15, 2 * axes[1] * 1.1), 0), _u(rng, 0, 90), -1)  # hair
-        cv2.ellipse(image, (centre, (2 * axes[0], 2 * axes[1]), 0), _u(rng, 140, 230), -1)
-        for dx in (-0.4, 0.4):
-            eye = (centre[0] + dx * axes[0], centre[1] - 0.2 * axes[1])
-            cv2.ellipse(image, (eye, (0.3 * axes[0], 0.15 * axes[1]), 0), _u(rng, 20, 90), -1)
-        cv2.ellipse(image, ((centre[0], centre[1] + 0.5 * axes[1]), (0.6 * axes[0], 0.15 * axes[1]), 0),
-                    _u(rng, 40, 120), -1)
-    else:
-        for _ in range(int(rng.integers(20, 200))):
-            centre = tuple(rng.uniform(0, side, 2))
-            radius = side * _u(rng, 0.02, 0.25)
-            shade = _u(rng, 0, 255)
-            if rng.random() < 0.5:
-                cv2.circle(image, (round(centre[0]), round(centre[1])), round(radius), shade, -1)
-            else:
-                axes = (2 * radius, 2 * radius * _u(rng, 0.2, 1))
-                cv2.ellipse(image, (centre, axes, _u(rng, 0, 180)), shade, -1)
-    rows, cols = np.indices(image.shape)
-    light = 1 + _u(rng, -0.4, 0.4) * (cols / side - 0.5) + _u(rng, -0.4, 0.4) * (rows / side - 0.5)
-    image = cv2.GaussianBlur(image * light, (0, 0), _u(rng, 0.5, 2.5)) + rng.normal(0, _u(rng, 1, 8), image.shape)
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
 def run_together(inks: list[np.ndarray], rng: np.random.Generator, overlap=(0.0, 0.15),
                  rise: float = 0.05, margin: int = 8) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Write inks (float32 in [0, 1]) left to right so that each touches the one before and then
@@ -424,7 +252,7 @@ def run_together(inks: list[np.ndarray], rng: np.random.Generator, overlap=(0.0,
     page = np.zeros((height + 2 * margin + round(2 * rise * height), width + 2 * margin), np.float32)
     placed, right_edge = [], None
     for ink in inks:
-        top = margin + round(rise * height) + round(_u(rng, -rise, rise) * ink.shape[0])
+        top = margin + round(rise * height) + round(uniform(rng, -rise, rise) * ink.shape[0])
         top = min(max(top, 0), page.shape[0] - ink.shape[0])
         mine = ink >= 0.3
         left_edge = np.where(mine.any(axis=1), mine.argmax(axis=1), np.iinfo(np.int32).max)
@@ -438,7 +266,7 @@ def run_together(inks: list[np.ndarray], rng: np.random.Generator, overlap=(0.0,
             x = int(clear[shared].max()) if shared.any() else int(right_edge.max()) + 1
             columns = np.flatnonzero(mine.any(axis=0))
             mean_width = (columns[-1] - columns[0] + 1 + previous_width) / 2
-            x = max(0, x - round(_u(rng, *overlap) * mean_width))
+            x = max(0, x - round(uniform(rng, *overlap) * mean_width))
         x = min(x, page.shape[1] - ink.shape[1])
         area = page[top : top + ink.shape[0], x : x + ink.shape[1]]
         np.maximum(area, ink, out=area)
@@ -461,9 +289,9 @@ def render(strokes: Strokes, rng: np.random.Generator, height: int = 64, pen: fl
     points = [np.asarray(s, np.float64) for s in strokes]
     every = np.concatenate(points)
     centre = (every.min(axis=0) + every.max(axis=0)) / 2
-    angle = np.radians(_u(rng, -rotation, rotation))
-    shear = _u(rng, -slant, slant)
-    aspect = np.exp(_u(rng, -0.25, 0.25))
+    angle = np.radians(uniform(rng, -rotation, rotation))
+    shear = uniform(rng, -slant, slant)
+    aspect = np.exp(uniform(rng, -0.25, 0.25))
     transform = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array(
         [[aspect, -shear], [0.0, 1.0]])
     phases, frequencies = rng.uniform(0, 2 * np.pi, (2, 2)), rng.uniform(1.0, 2.5, (2, 2))
@@ -516,12 +344,12 @@ def add_flag(digit: np.ndarray, rng: np.random.Generator, base_chance: float = 0
     rows, cols = np.nonzero(mask)
     height = rows.max() - rows.min()
     top = np.array([cols[rows <= rows.min() + width].mean(), rows.min() + width / 2])
-    length, angle = _u(rng, 0.22, 0.5) * height, np.radians(_u(rng, 30, 65))
+    length, angle = uniform(rng, 0.22, 0.5) * height, np.radians(uniform(rng, 30, 65))
     start = top + length * np.array([-np.cos(angle), np.sin(angle)])
     strokes = [spline([start, (start + top) / 2 + rng.normal(0, 0.02 * height, 2), top])]
     if rng.random() < base_chance:
         bottom = np.array([cols[rows >= rows.max() - width].mean(), rows.max() - width / 2])
-        half = _u(rng, 0.15, 0.3) * height
+        half = uniform(rng, 0.15, 0.3) * height
         strokes.append(np.array([bottom - (half, 0), bottom + (half, 0)]))
     return _draw(large, strokes, width)
 
@@ -531,13 +359,13 @@ def add_bar(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     large, mask, width = _enlarged(digit)
     rows, cols = np.nonzero(mask)
     top, height = rows.min(), rows.max() - rows.min()
-    row = int(top + _u(rng, 0.45, 0.62) * height)
+    row = int(top + uniform(rng, 0.45, 0.62) * height)
     crossing = cols[rows == row]
     if len(crossing) == 0:
         return large
-    half = _u(rng, 0.15, 0.3) * height
-    centre = crossing.mean() + (_u(rng, -0.4, 0.4) * half if rng.random() < 0.25 else 0.0)
-    tilt = _u(rng, -0.06, 0.06) * height
+    half = uniform(rng, 0.15, 0.3) * height
+    centre = crossing.mean() + (uniform(rng, -0.4, 0.4) * half if rng.random() < 0.25 else 0.0)
+    tilt = uniform(rng, -0.06, 0.06) * height
     return _draw(large, [np.array([(centre - half, row + tilt), (centre + half, row - tilt)])], width)
 
 
@@ -545,7 +373,7 @@ def add_slash(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A MNIST 0 crossed by a slash, as programmers and Scandinavians write it."""
     large, mask, width = _enlarged(digit)
     rows, cols = np.nonzero(mask)
-    reach = _u(rng, -0.1, 0.1)
+    reach = uniform(rng, -0.1, 0.1)
     x0, x1, y0, y1 = cols.min(), cols.max(), rows.min(), rows.max()
     w, h = x1 - x0, y1 - y0
     slash = np.array([(x1 - 0.15 * w + reach * w, y0 - reach * h), (x0 + 0.15 * w - reach * w, y1 + reach * h)])
@@ -554,52 +382,3 @@ def add_slash(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 MNIST_EDITS: dict[int, Callable] = {0: add_slash, 1: add_flag, 7: add_bar}
 """For digits of these classes, the edit that gives them a style MNIST's writers rarely used."""
-
-
-# Text: letters and words, in OpenCV's Hershey stroke fonts.
-
-HERSHEY_FONTS = {
-    "simplex": cv2.FONT_HERSHEY_SIMPLEX,
-    "plain": cv2.FONT_HERSHEY_PLAIN,
-    "duplex": cv2.FONT_HERSHEY_DUPLEX,
-    "complex": cv2.FONT_HERSHEY_COMPLEX,
-    "triplex": cv2.FONT_HERSHEY_TRIPLEX,
-    "script simplex": cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
-    "script complex": cv2.FONT_HERSHEY_SCRIPT_COMPLEX,
-}
-
-LETTERS_UNLIKE_DIGITS = "ACEFHKLMNPRTUVWXYacdefhkmnprtuvwxy"
-"""Letters no one would take for a digit, even alone: not O, o, D, Q (0), I, l, i, j (1), Z, z (2),
-S, s (5), b, G (6), B (8), g, q (9), nor J."""
-
-
-def text(message: str, font: str, rng: np.random.Generator, height: int = 64, pen: float = 0.08,
-         italic: bool = False) -> np.ndarray:
-    """`message` written in a Hershey font, slanted and wobbled like handwriting: float32 ink in [0, 1]."""
-    face = HERSHEY_FONTS[font] | (cv2.FONT_ITALIC if italic else 0)
-    scale = height / 22
-    thickness = max(1, round(pen * height))
-    (width, text_height), baseline = cv2.getTextSize(message, face, scale, thickness)
-    margin = height // 2 + thickness
-    canvas = np.zeros((text_height + baseline + 2 * margin, width + 2 * margin), np.uint8)
-    cv2.putText(canvas, message, (margin, margin + text_height), face, scale, 255, thickness, cv2.LINE_AA)
-    return warp(canvas, rng).astype(np.float32) / 255.0
-
-
-def warp(image: np.ndarray, rng: np.random.Generator, slant: float = 0.3, rotation: float = 8.0,
-         wobble: float = 0.03) -> np.ndarray:
-    """Slant, turn and wobble an image of ink about its centre, keeping it all within the image."""
-    height, width = image.shape
-    centre = (width / 2, height / 2)
-    affine = cv2.getRotationMatrix2D(centre, _u(rng, -rotation, rotation), 1.0)
-    shear = _u(rng, -slant, slant)
-    affine[0] += shear * affine[1]
-    affine[0, 2] -= shear * centre[1]
-    image = cv2.warpAffine(image, affine, (width, height), flags=cv2.INTER_LINEAR)
-    rows, cols = np.indices(image.shape, dtype=np.float32)
-    amplitude = wobble * min(height, width)
-    phase = rng.uniform(0, 2 * np.pi, 2)
-    period = max(height, width) * _u(rng, 0.5, 1.0)
-    dx = amplitude * np.sin(2 * np.pi * rows / period + phase[0])
-    dy = amplitude * np.sin(2 * np.pi * cols / period + phase[1])
-    return cv2.remap(image, cols + dx.astype(np.float32), rows + dy.astype(np.float32), cv2.INTER_LINEAR)

@@ -19,7 +19,7 @@ import PIL
 import scipy
 import sklearn
 
-from . import handwriting, mnist, trainingset
+from . import handwriting, marks, mnist, trainingset
 from .evaluate import encode_png, read_all, scores
 from .model import DEFAULT_MODEL_PATH, DigitModel, build_pipeline, save_model
 
@@ -77,9 +77,9 @@ def train(data_dir: Path, out: Path, augment: int, components: int, limit: int |
             "digits_in_other_styles": int(sum(len(p.labels) for p in parts if p.name.startswith(("MNIST edited", "digits drawn")))),
             "marks_that_are_not_digits": int(sum(len(p.labels) for p in parts if p.name.startswith("not a digit"))),
             "drawn_styles": list(handwriting.DIGIT_STYLES),
-            "marks_not_digits": list(handwriting.NON_DIGIT_MARKS),
-            "letters": handwriting.LETTERS_UNLIKE_DIGITS,
-            "fonts": list(handwriting.HERSHEY_FONTS),
+            "marks_not_digits": list(marks.NON_DIGIT_MARKS),
+            "letters": marks.LETTERS_UNLIKE_DIGITS,
+            "fonts": list(marks.HERSHEY_FONTS),
             "samples": int(len(X)),
             "corrections": int(len(samples.labels)) if samples is not None else 0,
         },

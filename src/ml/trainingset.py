@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from joblib import Parallel, delayed
 
-from . import handwriting
+from . import handwriting, marks
 from .augment import distort
 from .ink import find_ink
 from .model import NOT_A_DIGIT, SEVERAL_DIGITS
@@ -106,9 +106,9 @@ def build(images: np.ndarray, labels: np.ndarray, augment: int, seed: int,
         Part("touching numbers read whole (several digits)", whole, np.full(len(whole), SEVERAL_DIGITS)),
     ]
     say(f"wrote {len(numbers):,} numbers with touching digits, and cut {len(cut_labels):,} digits from them")
-    marks = np.repeat(list(handwriting.NON_DIGIT_MARKS), sizes.scaled(sizes.marks_per_kind))
+    kinds = np.repeat(list(marks.NON_DIGIT_MARKS), sizes.scaled(sizes.marks_per_kind))
     negatives = [
-        ("scribbles and shapes", _chunked(_marks, marks, seed=seed + 5)),
+        ("scribbles and shapes", _chunked(_marks, kinds, seed=seed + 5)),
         ("letters", _chunked(_letters, np.arange(sizes.scaled(sizes.letters)), seed=seed + 6)),
         ("pieces of words", _chunked(_words, np.arange(sizes.scaled(sizes.words)), seed=seed + 7)),
         ("pieces of photographs", _chunked(_photos, np.arange(sizes.scaled(sizes.photos)), seed=seed + 8)),
@@ -168,13 +168,13 @@ def _drawn(styles: np.ndarray, seed: int) -> np.ndarray:
 
 def _marks(kinds: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return np.stack([normalise_digit(_drawing(rng, handwriting.NON_DIGIT_MARKS[k](rng))) for k in kinds])
+    return np.stack([normalise_digit(_drawing(rng, marks.NON_DIGIT_MARKS[k](rng))) for k in kinds])
 
 
 def _writing(rng: np.random.Generator, letters: int) -> np.ndarray:
-    message = "".join(rng.choice(list(handwriting.LETTERS_UNLIKE_DIGITS), letters))
-    font = str(rng.choice(list(handwriting.HERSHEY_FONTS)))
-    return handwriting.text(message, font, rng, height=int(rng.integers(24, 100)), pen=rng.uniform(0.04, 0.14),
+    message = "".join(rng.choice(list(marks.LETTERS_UNLIKE_DIGITS), letters))
+    font = str(rng.choice(list(marks.HERSHEY_FONTS)))
+    return marks.text(message, font, rng, height=int(rng.integers(24, 100)), pen=rng.uniform(0.04, 0.14),
                             italic=rng.random() < 0.3)
 
 
@@ -200,7 +200,7 @@ def _words(indices: np.ndarray, seed: int) -> np.ndarray:
 
 def _photos(indices: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    pieces = [p for _ in indices for p in _pieces(handwriting.photo(rng), 6)]
+    pieces = [p for _ in indices for p in _pieces(marks.photo(rng), 6)]
     return np.stack(pieces) if pieces else np.zeros((0, 28, 28), np.uint8)
 
 

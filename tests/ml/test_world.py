@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks.variants import dark_on_light, encode, iou
 from benchmarks.world import non_digit_cases, on_pad, style_cases, touching_cases
-from src.ml import handwriting, recognise
+from src.ml import handwriting, marks, recognise
 from src.ml.recognise import MAX_PIECES
 from src.ml.trainingset import enlarged
 
@@ -72,7 +72,7 @@ def test_what_is_not_a_digit_reads_as_no_digit_and_is_not_blank(model, kind):
 def test_hello_and_a_handwritten_a_read_as_no_digit(model):
     rng = np.random.default_rng(4)
     for message in ("hello", "A"):
-        ink = handwriting.text(message, "simplex", rng, height=120, pen=0.08)
+        ink = marks.text(message, "simplex", rng, height=120, pen=0.08)
         assert read(model, encode(dark_on_light(ink))) is None
 
 
@@ -80,7 +80,7 @@ def test_a_stray_scribble_beside_a_number_is_left_out(model, mnist_test):
     images, labels = mnist_test
     rng = np.random.default_rng(8)
     digits = [enlarged(images[i], 5.0) for i in (0, 1, 2)]
-    scribble = handwriting.render(handwriting.spiral(rng), rng, height=70, pen=0.1)
+    scribble = handwriting.render(marks.spiral(rng), rng, height=70, pen=0.1)
     page = np.zeros((220, 760), np.float32)
     for k, ink in enumerate(digits):
         page[40 : 40 + ink.shape[0], 40 + 160 * k : 40 + 160 * k + ink.shape[1]] = ink
