@@ -10,7 +10,7 @@ import redis
 from flask.testing import FlaskClient
 
 from src import storage
-from tests.api.images import written
+from tests.api.images import b64, written
 from tests.conftest import unavailable
 
 POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
@@ -106,3 +106,16 @@ def unexpected_error(make_app, monkeypatch):
 
     monkeypatch.setattr(storage, "numbers_and_labels", broken)
     return app.test_client().get("/api/stats")
+
+
+def predict(client, image: bytes) -> dict:
+    """The answer to a prediction stored from a canvas."""
+    response = client.post("/api/predict", json={"image": b64(image), "source": "canvas"})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+@pytest.fixture
+def three(client, seven, number_2024) -> list[dict]:
+    """Three stored predictions, oldest first: 7, 2024 and 3."""
+    return [predict(client, image) for image in (seven, number_2024, written("3"))]

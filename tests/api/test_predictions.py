@@ -1,43 +1,26 @@
 """Stored predictions over the API: listing, one prediction and its images, corrections, deletion,
-the dataset export and the statistics; what is stored of an upload, and who may read it."""
-import csv
+and who may read them (the exports are in test_exports.py, what is kept of an upload in
+test_stored_images.py)."""
 import io
 import re
-import struct
-import zipfile
 from datetime import datetime
 
 import numpy as np
 import pytest
-import requests
-from PIL import Image, PngImagePlugin
-from sqlalchemy import insert
+from PIL import Image
 
-from benchmarks.corpus import encoded, la_tiff, lab_tiff, photo_with_location
-from src.ml import decode_image, recognise
-from src.storage import Prediction, db, new_public_id
-from tests.api.images import b64, written
-from tests.conftest import ADMIN_TOKEN, serving
+from src.ml import recognise
+from tests.api.conftest import predict
+from tests.api.images import written
+from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def predict(client, image: bytes) -> dict:
-    response = client.post("/api/predict", json={"image": b64(image), "source": "canvas"})
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def listed(client, query: str = "") -> list[str]:
     response = client.get(f"/api/predictions{query}")
     assert response.status_code == 200
     return [item["number"] for item in response.json["items"]]
-
-
-@pytest.fixture
-def three(client, seven, number_2024) -> list[dict]:
-    """Three stored predictions, oldest first: 7, 2024 and 3."""
-    return [predict(client, image) for image in (seven, number_2024, written("3"))]
 
 
 def test_predictions_are_listed_newest_first_with_the_total(client, three):
@@ -288,80 +271,6 @@ def test_the_admin_deletes_every_prediction(client, three):
     assert client.get("/api/predictions").json["total"] == 0
 
 
-def test_the_csv_export_has_a_row_per_digit_labelled_by_its_correction_else_its_reading(
-    app, client, three, number_2024
-):
-    client.patch(f"/api/predictions/{three[0]['id']}", json={"label": "1"})
-
-    response = client.get("/api/predictions/export?format=csv")
-
-    assert response.mimetype == "text/csv"
-    assert response.headers["Content-Disposition"] == "attachment; filename=digits.csv"
-    header, *rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert header == ["label", *(f"pixel{i}" for i in range(784))]
-    assert [row[0] for row in rows] == ["1", "2", "0", "2", "4", "3"]
-    engine = recognise(number_2024, app.extensions["digit_model"])
-    assert [[int(value) for value in row[1:]] for row in rows[1:5]] == [d.image.ravel().tolist() for d in engine.digits]
-
-
-def test_the_idx_export_is_a_zip_of_mnist_idx_files(app, client, three, number_2024):
-    client.patch(f"/api/predictions/{three[1]['id']}", json={"label": "2021"})
-
-    response = client.get("/api/predictions/export?format=idx")
-
-    assert response.mimetype == "application/zip"
-    assert response.headers["Content-Disposition"] == "attachment; filename=digits-idx.zip"
-    archive = zipfile.ZipFile(io.BytesIO(response.data))
-    assert archive.namelist() == ["digits-images-idx3-ubyte", "digits-labels-idx1-ubyte"]
-    images, labels = (archive.read(name) for name in archive.namelist())
-    assert struct.unpack(">IIII", images[:16]) == (0x0803, 6, 28, 28)
-    assert struct.unpack(">II", labels[:8]) == (0x0801, 6)
-    assert list(labels[8:]) == [7, 2, 0, 2, 1, 3]
-    pixels = np.frombuffer(images[16:], np.uint8).reshape(6, 28, 28)
-    engine = recognise(number_2024, app.extensions["digit_model"])
-    assert np.array_equal(pixels[1:5], np.stack([d.image for d in engine.digits]))
-
-
-def test_an_empty_store_exports_an_empty_dataset(client):
-    csv_text = client.get("/api/predictions/export").get_data(as_text=True)
-    archive = zipfile.ZipFile(io.BytesIO(client.get("/api/predictions/export?format=idx").data))
-
-    assert csv_text.count("\n") == 1
-    assert struct.unpack(">IIII", archive.read("digits-images-idx3-ubyte")) == (0x0803, 0, 28, 28)
-    assert struct.unpack(">II", archive.read("digits-labels-idx1-ubyte")) == (0x0801, 0)
-
-
-def test_an_unknown_export_format_is_400(client):
-    response = client.get("/api/predictions/export?format=xlsx")
-
-    assert response.status_code == 400
-    assert response.json["detail"] == "The query parameter 'format' must be csv or idx, not 'xlsx'."
-
-
-def test_stats_count_the_digits_read_and_the_corrections(client, three):
-    client.patch(f"/api/predictions/{three[0]['id']}", json={"label": "1"})
-    client.patch(f"/api/predictions/{three[1]['id']}", json={"label": "2024"})
-
-    stats = client.get("/api/stats").json
-
-    assert stats["predictions"] == 3
-    assert stats["digit_counts"] == [1, 0, 2, 1, 1, 0, 0, 1, 0, 0]
-    assert stats["corrections"] == 2
-    assert stats["accuracy"] == 0.5
-    expected = np.zeros((10, 10), int)
-    for true, read in [(1, 7), (2, 2), (0, 0), (2, 2), (4, 4)]:
-        expected[true, read] += 1
-    assert stats["confusion_matrix"] == expected.tolist()
-
-
-def test_stats_of_an_empty_store(client):
-    stats = client.get("/api/stats").json
-
-    assert (stats["predictions"], stats["corrections"], stats["accuracy"]) == (0, 0, None)
-    assert stats["digit_counts"] == [0] * 10
-    assert stats["confusion_matrix"] == [[0] * 10] * 10
-
-
 @pytest.mark.parametrize("label", ["202\n", "2024\n", "20 4", "２０２４", "٢٠٢٤", "2O24"])
 def test_a_label_of_anything_but_one_ascii_digit_per_digit_read_is_refused(client, three, label):
     response = client.patch(f"/api/predictions/{three[1]['id']}", json={"label": label})
@@ -371,124 +280,7 @@ def test_a_label_of_anything_but_one_ascii_digit_per_digit_read_is_refused(clien
     assert client.get("/api/stats").status_code == 200
 
 
-def store_rows(app, rows: list[dict]) -> None:
-    """Rows written straight to the table, as an older version or another program may have left them."""
-    digit = {"digit": 0, "confidence": 1.0, "probabilities": [1.0] + [0.0] * 9, "box": {"x": 0, "y": 0, "width": 1, "height": 1}}
-    defaults = {"image": b"", "content_type": "image/png", "sha256": "0" * 64, "digits": [digit], "model_version": "m", "source": "api"}
-    with app.app_context():
-        db.session.execute(insert(Prediction), [{**defaults, "public_id": new_public_id(), **row} for row in rows])
-        db.session.commit()
-
-
-def test_stats_and_exports_survive_any_stored_reading_or_label(app, client, three):
-    four = bytes(4 * 784)
-    store_rows(app, [
-        {"number": "2024", "inputs": four, "label": "202\n"},
-        {"number": "2024", "inputs": four, "label": "abcd"},
-        {"number": "2024", "inputs": four, "label": "7"},
-        {"number": "x", "inputs": bytes(784), "label": None},
-        {"number": "", "inputs": b"", "label": ""},
-        {"number": "77", "inputs": bytes(784), "label": None},
-    ])
-
-    stats = client.get("/api/stats")
-    # Each streamed answer read before the next request, as a client does.
-    csv_export = client.get("/api/predictions/export?format=csv")
-    csv_export.get_data()
-    idx_export = client.get("/api/predictions/export?format=idx")
-    idx_export.get_data()
-
-    assert stats.status_code == csv_export.status_code == idx_export.status_code == 200
-    # Stats count every reading of digits; exports, those with one input per digit. Bad labels are no corrections.
-    assert (stats.json["predictions"], stats.json["corrections"]) == (7, 0)
-    rows = list(csv.reader(io.StringIO(csv_export.get_data(as_text=True))))[1:]
-    assert [row[0] for row in rows] == list("7" "2024" "3" "2024" "2024" "2024")
-    archive = zipfile.ZipFile(io.BytesIO(idx_export.data))
-    assert archive.read("digits-labels-idx1-ubyte")[8:] == bytes([7, 2, 0, 2, 4, 3, *[2, 0, 2, 4] * 3])
-
-
-def test_an_export_that_outlasts_its_time_fails_where_the_client_sees_it(make_app):
-    app = make_app(EXPORT_TIMEOUT=0)
-    store_rows(app, [{"number": "7", "inputs": bytes(784)}] * 5000)
-
-    with serving(app) as base_url:
-        response = requests.get(f"{base_url}/api/predictions/export?format=csv", stream=True, timeout=30)
-        with pytest.raises(requests.exceptions.ChunkedEncodingError):
-            b"".join(response.iter_content(65536))
-        after = requests.get(f"{base_url}/api/health", timeout=30)
-
-    assert response.status_code == 200
-    assert after.status_code == 200, "the service goes on"
-
-
-# Privacy: what is stored of an upload, who may read it, and ids nobody can guess.
-
-
-def exif_with_location(orientation: int = 1) -> Image.Exif:
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110], exif[0x0112] = "PhoneMaker", "Phone 12", orientation
-    gps = exif.get_ifd(0x8825)
-    gps[1], gps[2], gps[3], gps[4] = "N", (48.0, 51.0, 29.0), "E", (2.0, 17.0, 40.0)
-    return exif
-
-
-def canvas(text: str = "7") -> Image.Image:
-    return Image.open(io.BytesIO(written(text))).convert("RGB")
-
-
-def png_with_metadata() -> bytes:
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Comment", "PhoneMaker, rue de Rivoli")
-    return encoded(canvas(), "PNG", pnginfo=info, exif=exif_with_location())
-
-
-UPLOADS_WITH_METADATA = {
-    "JPEG": (lambda: photo_with_location((400, 300)), "image/jpeg"),
-    "PNG": (png_with_metadata, "image/png"),
-    "WebP": (lambda: encoded(canvas(), "WEBP", exif=exif_with_location(), xmp=b"<x>PhoneMaker</x>", lossless=True), "image/webp"),
-    "GIF": (lambda: encoded(canvas().convert("P"), "GIF", comment=b"PhoneMaker", save_all=True, append_images=[Image.new("P", (280, 280))]), "image/gif"),
-    "BMP": (lambda: encoded(canvas(), "BMP") + b"PhoneMaker, rue de Rivoli", "image/bmp"),
-    "TIFF": (lambda: encoded(canvas(), "TIFF", tiffinfo={0x010F: "PhoneMaker", 0x010E: "rue de Rivoli"}), "image/png"),
-}
-
-
-@pytest.mark.parametrize("builder", [la_tiff, lab_tiff], ids=["premultiplied alpha", "CIELAB"])
-def test_a_tiff_in_an_unusual_colour_mode_is_read_and_stored(client, builder):
-    response = client.post("/api/predict", data=builder(), content_type="image/tiff")
-
-    assert response.status_code == 201
-    assert response.json["number"] == "111"
-    stored = client.get(f"/api/predictions/{response.json['id']}/image")
-    assert stored.mimetype == "image/png"
-    # CIELAB is stored as RGB: its lightness and RGB's luminance differ by a few levels.
-    assert np.abs(decode_image(stored.data).astype(int) - decode_image(builder())).max() <= 5
-
-
-@pytest.mark.parametrize("image_format", UPLOADS_WITH_METADATA)
-def test_an_upload_is_stored_without_its_metadata_and_with_its_pixels(app, client, image_format):
-    build, content_type = UPLOADS_WITH_METADATA[image_format]
-    upload = build()
-    assert b"PhoneMaker" in upload
-
-    prediction = client.post("/api/predict", data={"image": (io.BytesIO(upload), "upload")}).json
-    stored = client.get(f"/api/predictions/{prediction['id']}/image")
-
-    assert stored.mimetype == content_type
-    assert b"PhoneMaker" not in stored.data and b"Rivoli" not in stored.data
-    kept = Image.open(io.BytesIO(stored.data))
-    assert dict(kept.getexif()) in ({}, {0x0112: 1})
-    assert kept.getexif().get_ifd(0x8825) == {}
-    assert np.array_equal(decode_image(stored.data), decode_image(upload))
-
-
-def test_a_photos_orientation_is_all_that_is_kept_of_its_exif(client):
-    photo = encoded(canvas().transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif_with_location(orientation=6))
-
-    prediction = client.post("/api/predict", data={"image": (io.BytesIO(photo), "photo.jpg")}).json
-    kept = Image.open(io.BytesIO(client.get(f"/api/predictions/{prediction['id']}/image").data))
-
-    assert dict(kept.getexif()) == {0x0112: 6}
-    assert prediction["number"] == "7"
+# Privacy: who may read a prediction, and ids nobody can guess.
 
 
 @pytest.mark.parametrize("path", ["", "/image", "/input.png"])
