@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from flask import Flask
-    from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def create_app(test_config: dict | None = None, *, production: bool = False) -> "Flask":

@@ -32,7 +32,6 @@ from sqlalchemy import (
     inspect,
     select,
     text,
-    update,
 )
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError, OperationalError

@@ -250,7 +250,7 @@ def run_together(inks: list[np.ndarray], rng: np.random.Generator, overlap=(0.0,
     height = max(ink.shape[0] for ink in inks)
     width = sum(ink.shape[1] for ink in inks)
     page = np.zeros((height + 2 * margin + round(2 * rise * height), width + 2 * margin), np.float32)
-    placed, right_edge = [], None
+    placed, right_edge, previous_width = [], None, 0
     for ink in inks:
         top = margin + round(rise * height) + round(uniform(rng, -rise, rise) * ink.shape[0])
         top = min(max(top, 0), page.shape[0] - ink.shape[0])
