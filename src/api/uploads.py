@@ -10,6 +10,7 @@ from flask import request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from src.api.openapi import check_against_schema, json_body
+from src.config import boolean
 
 DATA_URL = re.compile(r"data:(?P<type>[^,]*?)(?P<base64>;base64)?,(?P<data>.*)", re.DOTALL)
 
@@ -41,17 +42,14 @@ def decode_image_text(text: str) -> bytes:
     return image
 
 
-TEXT_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
-
-
 def _text_options(fields: Mapping[str, str], where: str) -> dict:
     """The `save` and `source` given as text (form fields, query parameters), as JSON would give them."""
     options = {}
     if "save" in fields:
-        save_text = fields["save"].strip().lower()
-        if save_text not in TEXT_BOOLEANS:
-            raise BadRequest(f"The {where} 'save' must be true or false, not {fields['save']!r}.")
-        options["save"] = TEXT_BOOLEANS[save_text]
+        try:
+            options["save"] = boolean(fields["save"])
+        except ValueError:
+            raise BadRequest(f"The {where} 'save' must be true or false, not {fields['save']!r}.") from None
     if "source" in fields:
         options["source"] = fields["source"]
     return options

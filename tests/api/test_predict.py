@@ -143,8 +143,10 @@ def test_the_stored_content_type_is_what_the_bytes_are(app, client):
         lambda client, image: client.post(
             "/api/predict?save=false", data={"image": (io.BytesIO(image), "7.png"), "save": "false"}
         ),
+        # The words the settings accept for a yes or a no, read by the same parser.
+        lambda client, image: client.post("/api/predict?save=No", data=image, content_type="image/png"),
     ],
-    ids=["json", "multipart", "raw", "json-query", "multipart-query", "multipart-both"],
+    ids=["json", "multipart", "raw", "json-query", "multipart-query", "multipart-both", "raw-no"],
 )
 def test_predict_without_saving_answers_200_and_stores_nothing(app, client, seven, send):
     response = send(client, seven)
