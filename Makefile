@@ -2,8 +2,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-MNIST_DIR ?= ../shared/data/mnist
-export MNIST_DIR
 
 .PHONY: setup setup-test run serve test test-fast train evaluate benchmark retrain
 

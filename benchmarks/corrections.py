@@ -81,7 +81,7 @@ def main(argv=None) -> None:
     parser.add_argument("--augment", type=int, default=3)
     parser.add_argument("--test-limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir", type=Path, default=mnist.DEFAULT_DIR)
+    parser.add_argument("--data-dir", type=Path, default=mnist.configured_dir())
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

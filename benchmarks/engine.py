@@ -193,7 +193,7 @@ def speed(model, images, labels, model_path: Path, against: str | None) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=mnist.DEFAULT_DIR)
+    parser.add_argument("--data-dir", type=Path, default=mnist.configured_dir())
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--limit", type=int, default=None, help="only the first N test digits, and fewer cases")
     parser.add_argument("--against", help="also time the engine of this commit, side by side")

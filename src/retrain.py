@@ -34,8 +34,8 @@ def corrected_samples() -> tuple[np.ndarray, np.ndarray, list[str]]:
 @click.option("--augment", type=click.IntRange(min=0), default=3, show_default=True,
               help="Distorted copies of each training digit, as `make train` makes.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--data-dir", type=click.Path(path_type=Path), default=mnist.DEFAULT_DIR,
-              help="The MNIST files (default: MNIST_DIR).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=mnist.configured_dir, show_default="MNIST_DIR",
+              help="The MNIST files.")
 def retrain_command(train_limit, test_limit, augment, seed, data_dir) -> None:
     """Train a candidate on MNIST plus the corrected samples; promote it if the gate passes, else exit 3."""
     app: Flask = current_app._get_current_object()

@@ -13,7 +13,8 @@ from jsonschema import Draft202012Validator
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-MNIST_DIR = Path(os.environ.get("MNIST_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
+from src.ml import mnist
+
 
 
 def pytest_collection_modifyitems(items):
@@ -35,9 +36,10 @@ def unavailable(reason: str):
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
-        unavailable(f"MNIST is not at {MNIST_DIR}; set MNIST_DIR")
-    return MNIST_DIR
+    folder = mnist.configured_dir()
+    if not (folder / "t10k-images-idx3-ubyte.gz").exists():
+        unavailable(f"MNIST is not at {folder}; set MNIST_DIR")
+    return folder
 
 
 # The service: an app on a temporary SQLite file, a test client that checks every /api/

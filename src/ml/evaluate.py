@@ -65,7 +65,7 @@ def scores(readings: list[Recognition], labels: np.ndarray) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=mnist.DEFAULT_DIR)
+    parser.add_argument("--data-dir", type=Path, default=mnist.configured_dir())
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--limit", type=int, default=None, help="only the first N test images")
     args = parser.parse_args(argv)

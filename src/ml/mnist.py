@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_DIR = Path(os.environ.get("MNIST_DIR", Path(__file__).resolve().parents[2] / "data" / "mnist"))
 MIRROR = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 CONTENT_SHA256 = {
     "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -28,7 +27,13 @@ class MnistError(RuntimeError):
     """MNIST is missing or does not match its published hashes."""
 
 
-def load(split: str, data_dir: Path = DEFAULT_DIR, download: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def configured_dir() -> Path:
+    """Where the commands and the tests look for MNIST unless told: MNIST_DIR, else the shared data
+    folder beside the repository. The engine itself reads only the folder its caller passes."""
+    return Path(os.environ.get("MNIST_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist")
+
+
+def load(split: str, data_dir: Path, download: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Return (images, labels) of a split: uint8 arrays of shape (n, 28, 28) and (n,)."""
     images_name, labels_name = SPLITS[split]
     images = _read_idx(Path(data_dir), images_name, download)

@@ -112,7 +112,7 @@ def train(data_dir: Path, out: Path, augment: int, components: int, limit: int |
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=mnist.DEFAULT_DIR)
+    parser.add_argument("--data-dir", type=Path, default=mnist.configured_dir())
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--augment", type=int, default=3, help="distorted copies of each training digit")
     parser.add_argument("--components", type=int, default=100, help="PCA components fed to the SVM")
