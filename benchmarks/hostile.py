@@ -80,7 +80,7 @@ def images() -> list[tuple[str, bytes]]:
 
 
 def canvas() -> bytes:
-    from tests.api.images import written
+    from benchmarks.uploads import written
 
     return written("7")
 

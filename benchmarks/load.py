@@ -760,7 +760,7 @@ def fuzz_decoder(examples: int) -> bool:
     from hypothesis import HealthCheck, Phase, given, settings
 
     from src.ml import ImageError, decode_image
-    from tests.api.images import any_upload
+    from benchmarks.uploads import any_upload
 
     max_pixels = 4_000_000
     outcomes = {"decoded": 0, "ImageError": 0}

@@ -9,7 +9,7 @@ import redis
 from flask.testing import FlaskClient
 
 from src import storage
-from tests.api.images import written
+from benchmarks.uploads import written
 from tests.conftest import unavailable
 
 POSTGRES_URL = "postgresql://127.0.0.1:5432/test"

@@ -16,7 +16,7 @@ import requests
 
 from benchmarks.corpus import hostile_requests
 from src.api.openapi import DOCUMENT
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 from tests.conftest import ADMIN_TOKEN, ROOT, model_path, serving
 
 README_URL = "http://127.0.0.1:5000"

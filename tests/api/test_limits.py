@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks.corpus import padded_png
 from src import storage
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 from tests.api.test_predictions import store_rows
 from tests.conftest import ADMIN_TOKEN
 

@@ -23,7 +23,7 @@ from benchmarks.corpus import hostile_requests
 from src.config import ENVIRONMENT
 from src.security import HEADERS
 from tests.api.conftest import POSTGRES_URL, REDIS_URL, schema_url
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 from tests.api.test_http import send_raw
 from tests.conftest import model_path, unavailable
 

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from benchmarks.corpus import encoded, la_tiff, lab_tiff, photo_with_location
 from src.ml import decode_image, recognise
 from src.storage import Prediction, db, new_public_id
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 from tests.conftest import ADMIN_TOKEN, serving
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
