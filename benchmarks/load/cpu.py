@@ -2,9 +2,6 @@
 import os
 from pathlib import Path
 
-GROUPS = ("gunicorn", "nginx", "PostgreSQL", "Redis", "this process", "other processes")
-
-
 def cpu_seconds() -> dict[int, tuple[str, float]]:
     """Every process's name and CPU seconds so far."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -21,10 +18,10 @@ def cpu_seconds() -> dict[int, tuple[str, float]]:
 
 
 def cpu_used(before: dict, after: dict, stack: dict[str, set[int]]) -> dict[str, float]:
-    """CPU seconds by group between two readings of `cpu_seconds`; `stack` gives the service's own processes
-    by program. A process that ended in between is not counted: none of the service's does in a run, but
+    """CPU seconds by group between two readings of `cpu_seconds`; `stack` gives the measured program's own
+    processes, by name. A process that ended in between is not counted: none of the service's does in a run, but
     for a killed worker, whose request is lost anyway."""
-    used = dict.fromkeys(GROUPS, 0.0)
+    used = dict.fromkeys([*stack, "PostgreSQL", "Redis", "this process", "other processes"], 0.0)
     for pid, (name, total) in after.items():
         group = next((program for program, pids in stack.items() if pid in pids), None)
         if group is None:
