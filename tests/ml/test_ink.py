@@ -70,3 +70,10 @@ def test_grey_levels_are_counted_exactly_whichever_level_fills_the_image(corner)
     image[0, 0] = corner
 
     assert np.array_equal(_histogram(image), np.bincount(image.ravel(), minlength=256))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (2, 1), (1, 4), (4, 1)])
+def test_grey_levels_of_the_smallest_images_are_counted(shape):
+    image = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape) * 50
+
+    assert np.array_equal(_histogram(image), np.bincount(image.ravel(), minlength=256))
