@@ -282,10 +282,12 @@ def _grey(image: Image.Image, factor: int) -> np.ndarray:
     A transparent image is put on the background its strokes contrast with: a canvas exports its
     strokes on a transparent background, in any colour.
     """
-    if factor == 1 and (image.mode in ("RGBA", "LA") or "transparency" in image.info):
-        # What a canvas sends: composited in uint8 without first asking whether it is transparent at all,
-        # since an opaque image composites to its own grey levels.
-        return _composited(_tiled(image, factor, _grey_and_alpha))
+    # What a canvas sends: composited in uint8 without first asking whether it is transparent at all,
+    # since an opaque image composites to its own grey levels.
+    if factor == 1 and image.mode in ("RGBA", "LA"):
+        return _composited(_tiled(image, factor, _grey_tile), _tiled(image, factor, _alpha_tile))
+    if factor == 1 and "transparency" in image.info:
+        return _composited(*cv2.split(_tiled(image, factor, _grey_and_alpha)))
     if not _transparent(image):
         return _tiled(image, factor, _grey_tile)
     grey, alpha = np.moveaxis(_tiled(image, factor, _grey_and_alpha).astype(np.uint16), -1, 0)
@@ -297,10 +299,9 @@ def _grey(image: Image.Image, factor: int) -> np.ndarray:
     return ((grey + background * (255 - alpha) + 127) // 255).astype(np.uint8)
 
 
-def _composited(grey_and_alpha: np.ndarray) -> np.ndarray:
+def _composited(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Grey levels and alpha, at full size, put on the background their strokes contrast with; as
     `_grey` does, in uint8 and with OpenCV (whose scaled product rounds grey * alpha / 255 exactly)."""
-    grey, alpha = cv2.split(grey_and_alpha)
     # Exact sums: products below 2**16, summed in double precision.
     weighted = cv2.sumElems(cv2.multiply(grey, alpha, dtype=cv2.CV_32S))[0]
     stroke_luminance = weighted / max(cv2.sumElems(alpha)[0], 1)
@@ -341,6 +342,10 @@ def _grey_tile(tile: Image.Image, factor: int) -> np.ndarray:
         tile = tile.reduce(factor)
     tile = tile.getchannel("L") if tile.mode == "LAB" else _convert(tile, "L")
     return np.asarray(tile.reduce(factor) if factor > 1 and not reduced_first else tile)
+
+
+def _alpha_tile(tile: Image.Image, factor: int) -> np.ndarray:
+    return np.asarray(tile.getchannel("A"))
 
 
 def _grey_and_alpha(tile: Image.Image, factor: int) -> np.ndarray:
