@@ -45,6 +45,14 @@ def ink_box(ink: np.ndarray, x: int, y: int) -> Box:
                height=int(rows[-1] - rows[0] + 1))
 
 
+def iou(a: Box, b: Box) -> float:
+    """How much two boxes overlap: their intersection over their union."""
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.width, b.x + b.width), min(a.y + a.height, b.y + b.height)
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / (a.width * a.height + b.width * b.height - inter)
+
+
 def compose(digits: list[np.ndarray], rng: np.random.Generator, scales=(5.0, 9.0), gaps=(10, 60),
             pen: float = 0.0, min_side: int = 280) -> tuple[np.ndarray, list[Box]]:
     """Lay enlarged digits left to right on a black canvas; pen widens (>0) or narrows (<0) strokes,

@@ -6,20 +6,23 @@ from tests.browser.conftest import DESKTOP, PHONE, Traffic, open_page
 from tests.browser.drawing import draw_number, draw_stroke, finger, number_png, strokes_on_pad
 
 
-def test_a_four_drawn_in_two_strokes_with_a_pause_is_one_entry_read_4(phone_page, stored, screenshots):
+def test_a_four_drawn_in_two_strokes_with_a_pause_is_one_entry_read_4(phone_page, stored, screenshots, console):
     page = phone_page
     first, second = strokes_on_pad(page, "4")
     draw = finger(page, seconds_per_line=0.3)
-    # The pause is long enough for the page to read and store the first stroke on its own.
+    # The pause is long enough for the page to read the first stroke on its own: as some digit, stored
+    # (201), or as no digit (422). Either way it must not stay in the history.
+    console.allow(r"status of 422")
     with page.expect_response("**/api/predict") as half:
         draw(page, first)
-    assert half.value.status == 201
+    assert half.value.status in (201, 422)
     page.wait_for_timeout(1500)
     page.screenshot(path=screenshots / "phone-half-drawn-four.png")
     with page.expect_response("**/api/predict") as whole:
         draw(page, second)
 
-    assert whole.value.status == 200, "the second reading replaced the first"
+    if half.value.status == 201:
+        assert whole.value.status == 200, "the second reading replaced the first"
     expect(page.locator("#result")).to_have_text("4")
     expect(page.locator("#history .history-item__value")).to_have_text(["4"])
     assert stored() == [("4", None, "canvas")]

@@ -2,16 +2,9 @@
 import cv2
 import numpy as np
 
-from benchmarks.variants import compose, dark_on_light
+from benchmarks.variants import compose, dark_on_light, iou
 from src.ml.ink import find_ink
 from src.ml.segment import find_digits
-
-
-def iou(a, b) -> float:
-    x0, y0 = max(a.x, b.x), max(a.y, b.y)
-    x1, y1 = min(a.x + a.width, b.x + b.width), min(a.y + a.height, b.y + b.height)
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
-    return inter / (a.width * a.height + b.width * b.height - inter)
 
 
 def test_find_digits_returns_each_digit_left_to_right_with_its_box(mnist_test):
