@@ -21,7 +21,8 @@ from src.ml import threads
 from tests.api.conftest import schema_url
 from benchmarks.faults import Outage
 from benchmarks.uploads import b64, written
-from tests.api.test_http import free_port, send_raw
+from benchmarks.clients import send_raw
+from tests.api.test_http import free_port
 from tests.api.test_predictions import store_rows
 from tests.conftest import ADMIN_TOKEN, ROOT, model_path
 
