@@ -64,7 +64,7 @@ def train(data_dir: Path, out: Path, augment: int, components: int, limit: int |
     card = {
         "name": "Handwritten digits and what is not one: deskew, HOG, PCA and an RBF SVM with pairwise Platt "
                 "probabilities",
-        "classes": "0 to 9, and 10 for a mark that is not a digit",
+        "classes": "0 to 9, 10 for a mark that is not a digit, and 11 for several digits run together",
         "training_data": {
             "dataset": "MNIST",
             "content_sha256": mnist.hashes(),
