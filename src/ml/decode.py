@@ -302,8 +302,8 @@ def _grey(image: Image.Image, factor: int) -> np.ndarray:
 def _composited(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Grey levels and alpha, at full size, put on the background their strokes contrast with; as
     `_grey` does, in uint8 and with OpenCV (whose scaled product rounds grey * alpha / 255 exactly)."""
-    # Exact sums: products below 2**16, summed in double precision.
-    weighted = cv2.sumElems(cv2.multiply(grey, alpha, dtype=cv2.CV_32S))[0]
+    # Exact sums: products below 2**16, kept in 16 bits and summed in double precision.
+    weighted = cv2.sumElems(cv2.multiply(grey, alpha, dtype=cv2.CV_16U))[0]
     stroke_luminance = weighted / max(cv2.sumElems(alpha)[0], 1)
     premultiplied = cv2.multiply(grey, alpha, scale=1 / 255)
     if stroke_luminance < 128:
