@@ -8,6 +8,8 @@ before any worker runs, so neither a start that fails to bind nor a replaced wor
 import gc
 import os
 
+from gunicorn.glogging import Logger
+
 from src.ml import compute_on_one_thread
 
 wsgi_app = "src.wsgi:app"
@@ -28,12 +30,23 @@ preload_app = True
 # No `gunicornc` socket: its default path ($HOME/.gunicorn/gunicorn.ctl) is one per user, which
 # two instances of the service on one host would fight over.
 control_socket_disable = True
+
+
+class LoggerWithoutAccessLog(Logger):
+    """gunicorn's logger, without the access log: nginx, in front of gunicorn in every deployment
+    (deploy/nginx.conf), logs each request already, and the line gunicorn would add is built and
+    written by the worker on the path of every request."""
+
+    def access(self, resp, req, environ, request_time):
+        pass
+
+
+logger_class = LoggerWithoutAccessLog
 # Everything to stderr, the service's own log lines (src, flask-limiter) with gunicorn's.
 logconfig_dict = {
     "root": {"level": "INFO", "handlers": ["error_console"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
-        "gunicorn.access": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
     },
     "formatters": {
         "generic": {

@@ -80,7 +80,7 @@ def images() -> list[tuple[str, bytes]]:
 
 
 def canvas() -> bytes:
-    from tests.api.images import written
+    from benchmarks.uploads import written
 
     return written("7")
 
@@ -208,7 +208,7 @@ def send_image(server: Server, data: bytes) -> Callable[[], requests.Response]:
 
 
 def send_raw(server: Server, request: bytes) -> Callable[[], int]:
-    from tests.api.test_http import send_raw as raw
+    from benchmarks.clients import send_raw as raw
 
     return lambda: raw(server.base_url, request)[0]
 
@@ -253,7 +253,7 @@ def probe(server: Server, label: str, crafted: list[tuple[str, bytes]]) -> None:
 
 def slow_clients(base_url: str, count: int = 50) -> str:
     """The slowest of five health checks and five predictions while `count` clients trickle their requests."""
-    from tests.api.test_nginx import slow_clients as trickling
+    from benchmarks.clients import slow_clients as trickling
 
     health, prediction = [], []
     with trickling(base_url, count):

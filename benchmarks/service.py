@@ -4,8 +4,9 @@
 
 Starts `run.py` on a free port with a temporary instance folder, and prints the
 time from start to a healthy /api/health, the median of POST /api/predict (JSON
-with a data URL, as the page sends it) for a 280x280 canvas PNG against the
-engine's own median in this process, and the median of a cached repeat.
+with a data URL, as the page sends it) for a 280x280 transparent canvas PNG against
+the engine's own median in this process, and the median of a cached repeat against
+an uncached request, all measured in interleaved rounds.
 """
 import argparse
 import base64
@@ -21,20 +22,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
 from src.ml import DEFAULT_MODEL_PATH, compute_on_one_thread, load_model, recognise
 
 ROOT = Path(__file__).resolve().parents[1]
 CANVAS = ROOT / "examples" / "seven.png"
-TARGETS = {"ratio": 2.0, "cached_ms": 2.0, "start_s": 3.0}
+TARGETS = {"ratio": 2.0, "cached": 0.5, "start_s": 3.0}
 
 
 def canvas_variants(count: int) -> list[bytes]:
-    """The same 280x280 canvas encoded `count` times with a different text chunk, so no two hit the cache."""
-    canvas = Image.open(CANVAS)
-    assert canvas.size == (280, 280)
+    """The same 280x280 canvas, as the page exports it (black strokes, their coverage in the alpha channel),
+    encoded `count` times with a different text chunk, so no two hit the cache."""
+    grey = Image.open(CANVAS).convert("L")
+    assert grey.size == (280, 280)
+    canvas = Image.new("RGBA", grey.size)
+    canvas.putalpha(ImageOps.invert(grey))
     variants = []
     for number in range(count):
         info = PngInfo()
@@ -175,9 +179,10 @@ def main(argv: list[str] | None = None) -> None:
         f"POST /api/predict over HTTP       {ms['service']:7.2f} ms   {ms['service'] / ms['engine']:.2f}x the engine, "
         f"target <= {TARGETS['ratio']}x   (in service {ms['service_inside']:.2f} ms)"
     )
+    cached = ms["cached"] / ms["service"]
     print(
-        f"cached repeat, stored             {ms['cached']:7.2f} ms   target <= {TARGETS['cached_ms']} ms   "
-        f"(in service {ms['cached_inside']:.2f} ms)"
+        f"cached repeat, stored             {ms['cached']:7.2f} ms   {cached:.2f}x an uncached one, "
+        f"target <= {TARGETS['cached']}x   (in service {ms['cached_inside']:.2f} ms)"
     )
     print(f"cached repeat, save: false        {ms['unsaved']:7.2f} ms   (in service {ms['unsaved_inside']:.2f} ms)")
 

@@ -12,6 +12,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -281,6 +282,12 @@ def _grey(image: Image.Image, factor: int) -> np.ndarray:
     A transparent image is put on the background its strokes contrast with: a canvas exports its
     strokes on a transparent background, in any colour.
     """
+    # What a canvas sends: composited in uint8 without first asking whether it is transparent at all,
+    # since an opaque image composites to its own grey levels.
+    if factor == 1 and image.mode in ("RGBA", "LA"):
+        return _composited(_tiled(image, factor, _grey_tile), _tiled(image, factor, _alpha_tile))
+    if factor == 1 and "transparency" in image.info:
+        return _composited(*cv2.split(_tiled(image, factor, _grey_and_alpha)))
     if not _transparent(image):
         return _tiled(image, factor, _grey_tile)
     grey, alpha = np.moveaxis(_tiled(image, factor, _grey_and_alpha).astype(np.uint16), -1, 0)
@@ -290,6 +297,19 @@ def _grey(image: Image.Image, factor: int) -> np.ndarray:
     background = 255 if stroke_luminance < 128 else 0
     # grey * alpha + background * (1 - alpha), in 255ths.
     return ((grey + background * (255 - alpha) + 127) // 255).astype(np.uint8)
+
+
+def _composited(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Grey levels and alpha, at full size, put on the background their strokes contrast with; as
+    `_grey` does, in uint8 and with OpenCV (whose scaled product rounds grey * alpha / 255 exactly)."""
+    # Exact sums: products below 2**16, kept in 16 bits and summed in double precision.
+    weighted = cv2.sumElems(cv2.multiply(grey, alpha, dtype=cv2.CV_16U))[0]
+    stroke_luminance = weighted / max(cv2.sumElems(alpha)[0], 1)
+    premultiplied = cv2.multiply(grey, alpha, scale=1 / 255)
+    if stroke_luminance < 128:
+        # On white: grey * alpha + 255 * (1 - alpha), which never passes 255 as premultiplied <= alpha.
+        return cv2.add(premultiplied, cv2.bitwise_not(alpha))
+    return premultiplied
 
 
 def _transparent(image: Image.Image) -> bool:
@@ -322,6 +342,10 @@ def _grey_tile(tile: Image.Image, factor: int) -> np.ndarray:
         tile = tile.reduce(factor)
     tile = tile.getchannel("L") if tile.mode == "LAB" else _convert(tile, "L")
     return np.asarray(tile.reduce(factor) if factor > 1 and not reduced_first else tile)
+
+
+def _alpha_tile(tile: Image.Image, factor: int) -> np.ndarray:
+    return np.asarray(tile.getchannel("A"))
 
 
 def _grey_and_alpha(tile: Image.Image, factor: int) -> np.ndarray:

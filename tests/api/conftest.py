@@ -10,7 +10,7 @@ import redis
 from flask.testing import FlaskClient
 
 from src import storage
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 from tests.conftest import unavailable
 
 POSTGRES_URL = "postgresql://127.0.0.1:5432/test"

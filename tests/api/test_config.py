@@ -4,7 +4,7 @@ import pytest
 from src import create_app
 from src.config import sqlalchemy_uri
 from src.ml import DEFAULT_MAX_PIXELS, DEFAULT_MODEL_PATH
-from tests.api.images import b64
+from benchmarks.uploads import b64
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from PIL import Image
 from src import storage
 from src.api.openapi import DOCUMENT
 from src.ml import ImageError, decode_image
-from tests.api.images import any_upload, encoded
+from benchmarks.uploads import any_upload, encoded
 from tests.conftest import ADMIN_TOKEN, DocumentedClient, model_path, serving
 
 # Hundreds of generated requests.

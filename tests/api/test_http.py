@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from benchmarks.clients import send_raw
 from benchmarks.corpus import hostile_requests
 from src.api.openapi import DOCUMENT
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 from tests.conftest import ADMIN_TOKEN, ROOT, model_path, serving
 
 README_URL = "http://127.0.0.1:5000"
@@ -231,31 +232,6 @@ def test_run_py_clears_stored_predictions_once_per_start_if_configured(tmp_path,
     assert later == kept + 1, "clearing happens at start, never per request"
     assert (instance / "predictions.sqlite").exists()
     assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
-
-
-def send_raw(base_url: str, request: bytes) -> tuple[int, dict, bytes]:
-    """Send the bytes of a request as they are, while reading the answer (a server may answer before it
-    has read the whole body); the status, headers and body of the answer."""
-    host, port = base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as connection:
-
-        def send() -> None:
-            try:
-                connection.sendall(request)
-            except OSError:
-                pass  # refused before the whole body was sent
-
-        sender = threading.Thread(target=send, daemon=True)
-        sender.start()
-        answer = b""
-        while b"\r\n\r\n" not in answer and (chunk := connection.recv(65536)):
-            answer += chunk
-        head, _, body = answer.partition(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
-        while len(body) < int(headers.get("content-length", 0)) and (chunk := connection.recv(65536)):
-            body += chunk
-    return int(status_line.split()[1]), headers, body
 
 
 @pytest.mark.parametrize("what, request_bytes, status", hostile_requests(), ids=[case[0] for case in hostile_requests()])

@@ -6,8 +6,8 @@ import pytest
 
 from benchmarks.corpus import padded_png
 from src import storage
-from tests.api.images import b64, written
-from tests.api.test_predictions import store_rows
+from benchmarks.uploads import b64, written
+from tests.api.test_exports import store_rows
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -10,7 +10,7 @@ import requests
 
 from src import versions
 from src.ml import load_model
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 from tests.api.test_production import environment, gunicorn
 from tests.api.conftest import schema_url
 

@@ -5,13 +5,10 @@ security headers."""
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -23,8 +20,8 @@ from benchmarks.corpus import hostile_requests
 from src.config import ENVIRONMENT
 from src.security import HEADERS
 from tests.api.conftest import POSTGRES_URL, REDIS_URL, schema_url
-from tests.api.images import b64, written
-from tests.api.test_http import send_raw
+from benchmarks.uploads import b64, written
+from benchmarks.clients import send_raw, slow_clients
 from tests.conftest import model_path, unavailable
 
 # Starts nginx and gunicorn.
@@ -71,41 +68,6 @@ def stack(tmp_path_factory):
         nginx_prefix.cleanup()
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
         admin.close()
-
-
-@contextmanager
-def slow_clients(base_url: str, count: int):
-    """`count` connections that send their requests a byte a second (half of them stuck in the headers,
-    half in a body), for as long as the context lasts."""
-    host, port = base_url.removeprefix("http://").split(":")
-    stop = threading.Event()
-    connections = []
-    for index in range(count):
-        connection = socket.create_connection((host, int(port)))
-        if index % 2:
-            connection.sendall(b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n")
-        else:
-            connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n")
-        connections.append(connection)
-
-    def trickle():
-        while not stop.wait(1):
-            for index, connection in enumerate(connections):
-                try:
-                    connection.sendall(b"\0" if index % 2 else b"X")
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=trickle, daemon=True)
-    thread.start()
-    try:
-        time.sleep(2)  # every connection has started, and would hold a worker that read from it
-        yield
-    finally:
-        stop.set()
-        thread.join()
-        for connection in connections:
-            connection.close()
 
 
 def test_fifty_slow_clients_delay_neither_the_health_check_nor_a_prediction(stack, seven):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from src import predictions
 from src.ml import recognise
 from src.storage import Prediction, db
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 
 
 def stored_count(app) -> int:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.uploads import written
 from src.ml import recognise
 from tests.api.conftest import predict
-from tests.api.images import written
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

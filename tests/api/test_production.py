@@ -19,10 +19,11 @@ from serve import stop
 from src.config import ENVIRONMENT
 from src.ml import threads
 from tests.api.conftest import schema_url
-from tests.api.faults import Outage
-from tests.api.images import b64, written
-from tests.api.test_http import free_port, send_raw
-from tests.api.test_predictions import store_rows
+from benchmarks.faults import Outage
+from benchmarks.uploads import b64, written
+from benchmarks.clients import send_raw
+from tests.api.test_http import free_port
+from tests.api.test_exports import store_rows
 from tests.conftest import ADMIN_TOKEN, ROOT, model_path
 
 # Starts gunicorn, often several times.

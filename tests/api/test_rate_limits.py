@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from src import create_app
-from tests.api.faults import Outage
+from benchmarks.faults import Outage
 from tests.conftest import model_path
 
 LIMITED = {"RATELIMIT_ENABLED": True, "RATELIMIT_DEFAULT": "3 per minute"}

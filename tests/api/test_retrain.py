@@ -15,7 +15,7 @@ import requests
 
 from src.ml import load_model
 from tests.api.conftest import SMALL_MODEL
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 from tests.api.test_http import run_py
 from tests.conftest import ADMIN_TOKEN, ROOT
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from src import storage
 from src.storage import Sample, db
-from tests.api.images import b64, written
+from benchmarks.uploads import b64, written
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -2,7 +2,7 @@
 documents (including a 500 and a 429), and errors outside the API."""
 import pytest
 
-from tests.api.images import b64
+from benchmarks.uploads import b64
 
 POLICY = (
     "default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; "

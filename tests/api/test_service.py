@@ -7,7 +7,7 @@ from openapi_spec_validator import validate
 
 from src import create_app
 from src.api.openapi import DOCUMENT
-from tests.api.images import b64
+from benchmarks.uploads import b64
 from tests.conftest import ADMIN_TOKEN, DocumentedClient, model_path
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -24,8 +24,8 @@ from src import storage
 from src.predictions import CacheInUse
 from src.storage import Prediction, db
 from tests.api.conftest import POSTGRES_URL, REDIS_URL, schema_url
-from tests.api.faults import Outage
-from tests.api.images import b64, written
+from benchmarks.faults import Outage
+from benchmarks.uploads import b64, written
 from tests.conftest import ADMIN_TOKEN, serving
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

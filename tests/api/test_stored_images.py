@@ -7,7 +7,7 @@ from PIL import Image, PngImagePlugin
 
 from benchmarks.corpus import encoded, la_tiff, lab_tiff, photo_with_location
 from src.ml import decode_image
-from tests.api.images import written
+from benchmarks.uploads import written
 
 
 def exif_with_location(orientation: int = 1) -> Image.Exif:

@@ -72,6 +72,51 @@ def test_decode_keeps_strokes_of_a_transparent_canvas_visible(stroke):
     assert abs(int(grey[20, 30]) - int(grey[5, 5])) == 255
 
 
+def composited(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """What a transparent image looks like read: on white if its strokes are dark on average, else on
+    black; each pixel grey * alpha + background * (1 - alpha), rounded to the nearest level."""
+    grey, alpha = grey.astype(np.int64), alpha.astype(np.int64)
+    background = 255 if (grey * alpha).sum() < 128 * alpha.sum() else 0
+    return ((grey * alpha + background * (255 - alpha) + 127) // 255).astype(np.uint8)
+
+
+def canvas_with_strokes(rng: np.random.Generator, stroke: int, spread: int = 40, shape=(90, 70)) -> np.ndarray:
+    """RGBA: strokes of about one colour (give or take `spread`) with anti-aliased edges, the rest transparent."""
+    rgba = np.zeros(shape + (4,), np.uint8)
+    rgba[..., :3] = np.clip(stroke + rng.integers(-spread, spread + 1, shape + (1,)), 0, 255)
+    rgba[..., 3] = np.where(rng.random(shape) < 0.3, rng.integers(1, 256, shape), 0)
+    return rgba
+
+
+@pytest.mark.parametrize("stroke, spread", [(0, 0), (60, 40), (120, 40), (127, 0), (128, 0), (135, 40), (200, 40), (255, 0)])
+def test_a_transparent_canvas_reads_as_its_strokes_composited_on_the_contrasting_background(stroke, spread):
+    rgba = canvas_with_strokes(np.random.default_rng(stroke), stroke, spread)
+    grey = np.asarray(Image.fromarray(rgba, "RGBA").convert("L"))
+
+    assert np.array_equal(decode_image(encoded(Image.fromarray(rgba, "RGBA"), "PNG")), composited(grey, rgba[..., 3]))
+    la = np.dstack([grey, rgba[..., 3]])
+    assert np.array_equal(decode_image(encoded(Image.fromarray(la, "LA"), "PNG")), composited(grey, rgba[..., 3]))
+
+
+def test_a_png_with_a_transparent_colour_reads_as_composited():
+    rng = np.random.default_rng(1)
+    grey = rng.integers(0, 256, (50, 80), dtype=np.uint8)
+    grey[grey == 17] = 18
+    grey[::3, ::2] = 17
+    alpha = np.where(grey == 17, 0, 255).astype(np.uint8)
+
+    assert np.array_equal(decode_image(encoded(Image.fromarray(grey, "L"), "PNG", transparency=17)),
+                          composited(grey, alpha))
+
+
+def test_an_opaque_canvas_reads_as_its_grey_levels():
+    rgba = canvas_with_strokes(np.random.default_rng(2), 30)
+    rgba[..., 3] = 255
+    image = Image.fromarray(rgba, "RGBA")
+
+    assert np.array_equal(decode_image(encoded(image, "PNG")), np.asarray(image.convert("L")))
+
+
 def test_decode_refuses_an_image_over_the_pixel_limit_from_its_header_alone():
     data = encoded(Image.new("L", (5000, 4000)), "PNG")
     with pytest.raises(ImageTooLarge, match="20,000,000|1,000,000"):

@@ -5,7 +5,7 @@ import pytest
 
 from benchmarks.variants import compose, dark_on_light, encode
 from src.ml import decode_image
-from src.ml.ink import find_ink
+from src.ml.ink import _histogram, find_ink
 from src.ml.segment import find_digits
 
 
@@ -60,3 +60,20 @@ def test_find_ink_reads_a_long_thin_strip_without_losing_its_short_side(shape):
     else:
         strip[:, mark] = 20
     assert find_ink(strip).mask.any()
+
+
+@pytest.mark.parametrize("corner", [0, 255, 37])
+def test_grey_levels_are_counted_exactly_whichever_level_fills_the_image(corner):
+    rng = np.random.default_rng(corner)
+    image = np.full((90, 130), 255, np.uint8)
+    image[20:70, 30:90] = rng.integers(0, 256, (50, 60))
+    image[0, 0] = corner
+
+    assert np.array_equal(_histogram(image), np.bincount(image.ravel(), minlength=256))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (2, 1), (1, 4), (4, 1)])
+def test_grey_levels_of_the_smallest_images_are_counted(shape):
+    image = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape) * 50
+
+    assert np.array_equal(_histogram(image), np.bincount(image.ravel(), minlength=256))

@@ -1,6 +1,7 @@
-"""A real service made to fail for one test only: a TCP proxy in front of it that can be taken down
-and brought back, as a stopped and restarted server looks to its clients, or made to hang, without
-touching the server that other tests and processes use."""
+"""A real service made to fail for one test or benchmark run only: a TCP proxy in front of it that can be
+taken down and brought back, as a stopped and restarted server looks to its clients, or made to hang,
+without touching the server that other tests and processes use."""
+import multiprocessing
 import socket
 import threading
 
@@ -91,3 +92,40 @@ class Outage:
                 side.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class OutageProcess:
+    """An `Outage` in a process of its own, so that the threads of the process that controls it (a load's
+    clients) do not delay what it forwards."""
+
+    def __init__(self, target_port: int):
+        context = multiprocessing.get_context("spawn")
+        self.commands, theirs = context.Pipe()
+        self.process = context.Process(target=_serve_outage, args=(target_port, theirs), daemon=True)
+        self.process.start()
+        self.port = self.commands.recv()
+
+    def _command(self, name: str) -> None:
+        self.commands.send(name)
+        self.commands.recv()
+
+    def down(self) -> None:
+        self._command("down")
+
+    def up(self) -> None:
+        self._command("up")
+
+    def close(self) -> None:
+        """Down for good, and the process ended."""
+        if self.process.is_alive():
+            self._command("down")
+            self.commands.send("stop")
+        self.process.join(timeout=10)
+
+
+def _serve_outage(target_port: int, commands) -> None:
+    outage = Outage(target_port)
+    commands.send(outage.port)
+    while (command := commands.recv()) != "stop":
+        getattr(outage, command)()
+        commands.send(None)

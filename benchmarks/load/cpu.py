@@ -1,0 +1,37 @@
+"""Where the CPU went during a run: the stack's processes, PostgreSQL, Redis, this process, and the rest."""
+import os
+from pathlib import Path
+
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """Every process's name and CPU seconds so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+            seconds[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    return seconds
+
+
+def cpu_used(before: dict, after: dict, stack: dict[str, set[int]]) -> dict[str, float]:
+    """CPU seconds by group between two readings of `cpu_seconds`; `stack` gives the measured program's own
+    processes, by name. A process that ended in between is not counted: none of the service's does in a run, but
+    for a killed worker, whose request is lost anyway."""
+    used = dict.fromkeys([*stack, "PostgreSQL", "Redis", "this process", "other processes"], 0.0)
+    for pid, (name, total) in after.items():
+        group = next((program for program, pids in stack.items() if pid in pids), None)
+        if group is None:
+            if pid == os.getpid():
+                group = "this process"
+            elif name == "postgres":
+                group = "PostgreSQL"
+            elif name.startswith("redis-server"):
+                group = "Redis"
+            else:
+                group = "other processes"
+        used[group] += total - before.get(pid, (name, 0.0))[1]
+    return used
