@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-test run serve test test-fast train evaluate benchmark retrain
+.PHONY: setup setup-test run serve test test-fast lint train evaluate benchmark retrain
 
 # What the service needs; the tests' and benchmarks' tools (a browser driver, fuzzers) only for them.
 $(VENV)/service-installed: requirements.txt constraints.txt
@@ -29,6 +29,10 @@ serve: setup
 
 test: setup-test
 	$(BIN)/python -m pytest
+
+lint: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The inner loop: no browser, no PostgreSQL, nothing slow (the markers are in pytest.ini).
 test-fast: setup-test
