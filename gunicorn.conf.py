@@ -5,6 +5,7 @@ come from the environment, like the service's own settings; GUNICORN_CMD_ARGS ov
 them. The master prepares the database once per start of the deployment, once it holds its port and
 before any worker runs, so neither a start that fails to bind nor a replaced worker clears anything.
 """
+
 import gc
 import os
 

@@ -1,4 +1,5 @@
 """Start the digit recognition service: `python run.py [--host HOST] [--port PORT]`."""
+
 import argparse
 import logging
 import os

@@ -7,6 +7,7 @@ is the only one listening on --port. DATABASE_URL and CACHE_REDIS_URL default to
 PostgreSQL (database `test`) and Redis; every other setting comes from the environment as usual.
 Ctrl-C stops both; if either stops, so does the other.
 """
+
 import argparse
 import os
 import shutil
@@ -84,7 +85,9 @@ def production_stack(
     max_body = int(environ.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_BODY)
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
     config = prefix / "nginx.conf"
-    config.write_text(nginx_config(listen=f"{host}:{port}", upstream=upstream, static_root=ROOT / "src" / "static", max_body=max_body))
+    config.write_text(
+        nginx_config(listen=f"{host}:{port}", upstream=upstream, static_root=ROOT / "src" / "static", max_body=max_body)
+    )
     # The client's address comes from nginx, the only proxy.
     gunicorn_environ = {**environ, "BIND": upstream, "TRUSTED_PROXIES": "1"}
     gunicorn = subprocess.Popen(
@@ -95,7 +98,8 @@ def production_stack(
         wait_until_answering(f"http://{upstream}/api/health", [gunicorn])
         nginx = subprocess.Popen(
             [nginx_executable(), "-p", str(prefix), "-c", str(config), "-e", "stderr", "-g", "daemon off;"],
-            stdout=output, stderr=subprocess.STDOUT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
         base_url = f"http://{host}:{port}"
         wait_until_answering(f"{base_url}/api/health", [gunicorn, nginx])
@@ -116,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     with tempfile.TemporaryDirectory(prefix="digits-nginx-") as prefix:
         os.chmod(prefix, 0o755)  # nginx's workers run as nobody when it is started as root
-        with production_stack(environ, host=args.host, port=args.port, prefix=Path(prefix)) as (base_url, gunicorn, nginx):
+        with production_stack(environ, host=args.host, port=args.port, prefix=Path(prefix)) as (
+            base_url,
+            gunicorn,
+            nginx,
+        ):
             print(f"Serving on {base_url} (nginx in front of gunicorn); Ctrl-C stops both.", flush=True)
             try:
                 while not stopping and gunicorn.poll() is None and nginx.poll() is None:

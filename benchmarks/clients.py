@@ -1,5 +1,6 @@
 """Clients as an attacker or a bad network makes them: raw request bytes sent as they are, and clients
 that send a byte a second."""
+
 import socket
 import threading
 import time
@@ -41,7 +42,10 @@ def slow_clients(base_url: str, count: int):
     for index in range(count):
         connection = socket.create_connection((host, int(port)))
         if index % 2:
-            connection.sendall(b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n")
+            connection.sendall(
+                b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: image/png\r\nContent-Length: 100000\r\n\r\n"
+            )
         else:
             connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n")
         connections.append(connection)

@@ -4,6 +4,7 @@
 Each builder returns encoded bytes; the sizes are the worst the service's limits allow (40 megapixels,
 10 MiB) unless a caller asks for smaller.
 """
+
 import io
 import struct
 import zlib
@@ -115,13 +116,24 @@ def many_strips_tiff(count: int = 1_000_000) -> bytes:
     counts_at = offsets_at + 4 * count
     directory_at = counts_at + 4 * count
     tags = [
-        (256, 4, 1, 1), (257, 4, 1, count), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
-        (273, 4, count, offsets_at), (277, 3, 1, 1), (278, 4, 1, 1), (279, 4, count, counts_at),
+        (256, 4, 1, 1),
+        (257, 4, 1, count),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, 4, count, offsets_at),
+        (277, 3, 1, 1),
+        (278, 4, 1, 1),
+        (279, 4, count, counts_at),
     ]
     directory = struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", *tag) for tag in tags) + bytes(4)
     return (
-        b"II*\0" + struct.pack("<I", directory_at) + pixels
-        + np.arange(8, 8 + count, dtype="<u4").tobytes() + np.ones(count, "<u4").tobytes() + directory
+        b"II*\0"
+        + struct.pack("<I", directory_at)
+        + pixels
+        + np.arange(8, 8 + count, dtype="<u4").tobytes()
+        + np.ones(count, "<u4").tobytes()
+        + directory
     )
 
 
@@ -257,15 +269,27 @@ def hostile_requests() -> list[tuple[str, bytes, int]]:
     eleven_mb = b'{"image": "' + b"A" * (11 * 2**20) + b'"}'
     boundary = "hostile"
     form = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + bytes(11 * 2**20) + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + bytes(11 * 2**20)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return [
         ("JSON nested 1000 deep", _request("/api/predict", json_type, deep), 400),
         ("JSON nested 100,000 deep", _request("/api/predict", json_type, b"[" * 100_000 + b"]" * 100_000), 400),
-        ("chunk size that is not hex", _request("/api/predict", png_type, b"zz\r\nabc\r\n0\r\n\r\n", chunked=True), 400),
+        (
+            "chunk size that is not hex",
+            _request("/api/predict", png_type, b"zz\r\nabc\r\n0\r\n\r\n", chunked=True),
+            400,
+        ),
         ("chunk longer than said", _request("/api/predict", png_type, b"3\r\nabcdef\r\n0\r\n\r\n", chunked=True), 400),
-        ("11 MB chunked JSON", _request("/api/predict", json_type, _chunks(eleven_mb) + b"0\r\n\r\n", chunked=True), 413),
+        (
+            "11 MB chunked JSON",
+            _request("/api/predict", json_type, _chunks(eleven_mb) + b"0\r\n\r\n", chunked=True),
+            413,
+        ),
         (
             "11 MB chunked image",
             _request("/api/predict?save=false", png_type, _chunks(bytes(11 * 2**20)) + b"0\r\n\r\n", chunked=True),

@@ -9,6 +9,7 @@ the same PNG, and one 100 x 12,374 float32 matrix-vector product with its expone
 kernel row of the model this engine replaced), and with --against, against the engine of
 another commit, timed in turns with this one in two processes.
 """
+
 import argparse
 import collections
 import io
@@ -41,7 +42,9 @@ def accuracy(model, samples) -> tuple[float, float]:
     right = exact = total = 0
     for sample in samples:
         digits = recognise(sample.data, model).digits
-        hits = sum(d.digit == label for d, label in zip(digits, sample.labels)) if len(digits) == len(sample.labels) else 0
+        hits = (
+            sum(d.digit == label for d, label in zip(digits, sample.labels)) if len(digits) == len(sample.labels) else 0
+        )
         right += hits
         exact += hits == len(sample.labels)
         total += len(sample.labels)
@@ -50,9 +53,11 @@ def accuracy(model, samples) -> tuple[float, float]:
 
 def mnist_figures(model, images, labels) -> None:
     result = scores(read_all(model, [encode_png(i) for i in images]), labels)
-    print(f"MNIST test, {len(labels):,} digits as PNG through the whole path: accuracy {result['accuracy']:.2%}, "
-          f"{result['answered_no_digit']} answered no digit ({result['answered_no_digit'] / len(labels):.2%}), "
-          f"ECE {result['expected_calibration_error']:.4f}")
+    print(
+        f"MNIST test, {len(labels):,} digits as PNG through the whole path: accuracy {result['accuracy']:.2%}, "
+        f"{result['answered_no_digit']} answered no digit ({result['answered_no_digit'] / len(labels):.2%}), "
+        f"ECE {result['expected_calibration_error']:.4f}"
+    )
 
 
 def robustness(model, images, labels) -> None:
@@ -63,8 +68,10 @@ def robustness(model, images, labels) -> None:
         plain = digits if plain is None else plain
         print(f"  {variant:34s} {digits:8.2%}   {100 * (digits - plain):+6.2f} points")
     digits, numbers = accuracy(model, number_samples(images, labels))
-    print(f"  {'several digits side by side':34s} {digits:8.2%}   {100 * (digits - plain):+6.2f} points"
-          f"   ({numbers:.2%} of numbers read whole)")
+    print(
+        f"  {'several digits side by side':34s} {digits:8.2%}   {100 * (digits - plain):+6.2f} points"
+        f"   ({numbers:.2%} of numbers read whole)"
+    )
 
 
 def read_cases(model, cases) -> tuple[dict, list]:
@@ -83,10 +90,14 @@ def read_cases(model, cases) -> tuple[dict, list]:
 
 def world(model, images, labels, scale: float) -> None:
     sections = [
-        ("Other countries' styles (drawn on the pad, scanned, MNIST test digits edited): read right",
-         style_cases(images, labels, per_style=round(100 * scale), seed=1)),
-        ("Touching numbers, 2 to 4 MNIST test digits touching to 15% overlap: read whole",
-         touching_cases(images, labels, count=round(1000 * scale), seed=1)),
+        (
+            "Other countries' styles (drawn on the pad, scanned, MNIST test digits edited): read right",
+            style_cases(images, labels, per_style=round(100 * scale), seed=1),
+        ),
+        (
+            "Touching numbers, 2 to 4 MNIST test digits touching to 15% overlap: read whole",
+            touching_cases(images, labels, count=round(1000 * scale), seed=1),
+        ),
         ("Not digits: answered no digit", non_digit_cases(per_kind=round(40 * scale), seed=1)),
     ]
     for title, cases in sections:
@@ -97,7 +108,8 @@ def world(model, images, labels, scale: float) -> None:
             print(f"  {kind:58s} {r / t:8.2%} of {t}")
         if kept:
             confidence, correct = np.array(kept).T
-            print(f"  digits kept: {correct.mean():.2%} right, ECE {calibration_error(confidence, correct.astype(bool)):.4f}")
+            error = calibration_error(confidence, correct.astype(bool))
+            print(f"  digits kept: {correct.mean():.2%} right, ECE {error:.4f}")
 
 
 def canvases(images, labels) -> list[bytes]:
@@ -146,14 +158,24 @@ def side_by_side(pngs: list[bytes], against: str, rounds: int = 6) -> None:
     """This checkout's engine and its model against another commit's, in turns, each in its own process."""
     with tempfile.TemporaryDirectory() as scratch:
         other = Path(scratch) / "other"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(other), against],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(other), against],
+            check=True,
+            capture_output=True,
+        )
         try:
             canvases_file = Path(scratch) / "canvases.txt"
             canvases_file.write_text("\n".join(p.hex() for p in pngs))
-            timers = {name: subprocess.Popen([sys.executable, "-c", TIMER, str(canvases_file)], cwd=cwd, text=True,
-                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-                      for name, cwd in (("this", ROOT), (against, other))}
+            timers = {
+                name: subprocess.Popen(
+                    [sys.executable, "-c", TIMER, str(canvases_file)],
+                    cwd=cwd,
+                    text=True,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                )
+                for name, cwd in (("this", ROOT), (against, other))
+            }
             medians = collections.defaultdict(list)
             for _ in range(rounds):
                 for name, timer in timers.items():
@@ -166,8 +188,10 @@ def side_by_side(pngs: list[bytes], against: str, rounds: int = 6) -> None:
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=True)
     this, that = statistics.median(medians["this"]), statistics.median(medians[against])
-    print(f"  side by side with {against}, {rounds} turns each: {this:.2f} ms against {that:.2f} ms a canvas, "
-          f"{this / that:.2f}x")
+    print(
+        f"  side by side with {against}, {rounds} turns each: {this:.2f} ms against {that:.2f} ms a canvas, "
+        f"{this / that:.2f}x"
+    )
 
 
 def speed(model, images, labels, model_path: Path, against: str | None) -> None:
@@ -188,8 +212,10 @@ def speed(model, images, labels, model_path: Path, against: str | None) -> None:
     batch_seconds = time.perf_counter() - start
     print("\nSpeed (one core, ratios taken in this run):")
     ratio = engine / reference
-    print(f"  280x280 transparent canvas PNG to digits: median {engine:.2f} ms, {ratio:.2f}x the fixed reference "
-          f"({reference:.2f} ms)   target <= {REFERENCE_TARGET:g}x   {'ok' if ratio <= REFERENCE_TARGET else 'MISSED'}")
+    print(
+        f"  280x280 transparent canvas PNG to digits: median {engine:.2f} ms, {ratio:.2f}x the fixed reference "
+        f"({reference:.2f} ms)   target <= {REFERENCE_TARGET:g}x   {'ok' if ratio <= REFERENCE_TARGET else 'MISSED'}"
+    )
     if against:
         side_by_side(pngs, against)
     print(f"  batch of 10,000 28x28 digits, both cores: {10_000 / batch_seconds:,.0f} digits/s")
@@ -207,8 +233,10 @@ def main(argv=None) -> None:
     images, labels = mnist.load("test", args.data_dir)
     images, labels = images[: args.limit], labels[: args.limit]
     model = load_model(args.model)
-    print(f"model {model.version}; {model.card['support_vectors']:,} support vectors; "
-          f"trained in {model.card['training_seconds']:.0f} s")
+    print(
+        f"model {model.version}; {model.card['support_vectors']:,} support vectors; "
+        f"trained in {model.card['training_seconds']:.0f} s"
+    )
     if not args.speed_only:
         mnist_figures(model, images, labels)
         robustness(model, images, labels)

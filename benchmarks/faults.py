@@ -1,6 +1,7 @@
 """A real service made to fail for one test or benchmark run only: a TCP proxy in front of it that can be
 taken down and brought back, as a stopped and restarted server looks to its clients, or made to hang,
 without touching the server that other tests and processes use."""
+
 import multiprocessing
 import socket
 import threading

@@ -14,6 +14,7 @@ their requests a byte a second (and, for comparison, gunicorn without nginx), an
 predictions were lost, also after a second start on the busy port. Then it times a CSV and an IDX export
 of --export-digits digits through nginx.
 """
+
 import argparse
 import base64
 import json
@@ -67,7 +68,10 @@ def images() -> list[tuple[str, bytes]]:
         ("GIF, 40 MP", corpus.large_image("GIF", "P")),
         ("run-length BMP, 40 MP", corpus.rle_bmp()),
         ("LZW RGB TIFF, 10 MP", corpus.large_image("TIFF", "RGB", size=size_10, compression="tiff_lzw")),
-        ("deflated RGBA TIFF, 10 MP", corpus.large_image("TIFF", "RGBA", size=size_10, compression="tiff_adobe_deflate")),
+        (
+            "deflated RGBA TIFF, 10 MP",
+            corpus.large_image("TIFF", "RGBA", size=size_10, compression="tiff_adobe_deflate"),
+        ),
         ("CIELAB TIFF", corpus.lab_tiff()),
         ("premultiplied-alpha TIFF", corpus.la_tiff()),
         ("PNG of 800,000 empty chunks (9.6 MB)", corpus.many_chunks_png()),
@@ -154,8 +158,11 @@ def environment(folder: Path, **settings: str) -> dict:
 def run_py(folder: Path) -> Iterator[Server]:
     port = serve.free_port()
     process = subprocess.Popen(
-        [sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=environment(folder),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "run.py", "--port", str(port)],
+        cwd=ROOT,
+        env=environment(folder),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -177,15 +184,25 @@ def production(folder: Path) -> Iterator[Server]:
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
         environ = environment(
-            folder, DATABASE_URL=database_url, CACHE_REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"{prefix}:",
-            RATELIMIT_KEY_PREFIX=prefix, RATELIMIT_DEFAULT="100000 per minute", WEB_CONCURRENCY="4",
+            folder,
+            DATABASE_URL=database_url,
+            CACHE_REDIS_URL=REDIS_URL,
+            CACHE_KEY_PREFIX=f"{prefix}:",
+            RATELIMIT_KEY_PREFIX=prefix,
+            RATELIMIT_DEFAULT="100000 per minute",
+            WEB_CONCURRENCY="4",
         )
         nginx_prefix = Path(tempfile.mkdtemp(prefix="digits-nginx-"))
         nginx_prefix.chmod(0o755)  # nginx's workers run as nobody when started as root
         try:
-            with serve.production_stack(environ, port=serve.free_port(), prefix=nginx_prefix, output=subprocess.DEVNULL) as (
-                base_url, gunicorn, _,
+            with serve.production_stack(
+                environ, port=serve.free_port(), prefix=nginx_prefix, output=subprocess.DEVNULL
+            ) as (
+                base_url,
+                gunicorn,
+                _,
             ):
+
                 def stored_ids() -> set[str]:
                     with psycopg.connect(database_url) as connection:
                         return {row[0] for row in connection.execute("SELECT public_id FROM predictions")}
@@ -223,11 +240,20 @@ def probe(server: Server, label: str, crafted: list[tuple[str, bytes]]) -> None:
     reference = server.cost(send_image(server, canvas()))
     cases: list[tuple[str, Callable]] = [(name, send_image(server, data)) for name, data in crafted]
     cases += [(name, send_raw(server, request)) for name, request, _ in corpus.hostile_requests()]
-    made = session.post(f"{server.base_url}/api/predict", json={"image": base64.b64encode(corpus.large_image("PNG", "L", size=(560, 200))).decode()}, timeout=60)
+    made = session.post(
+        f"{server.base_url}/api/predict",
+        json={"image": base64.b64encode(corpus.large_image("PNG", "L", size=(560, 200))).decode()},
+        timeout=60,
+    )
     if made.status_code == 201:
         server.acknowledged.add(made.json()["id"])
         url = f"{server.base_url}/api/predictions/{made.json()['id']}"
-        cases.append(("label with a final newline", lambda: session.patch(url, json={"label": "1" * len(made.json()["number"]) + "\n"}, timeout=60)))
+        cases.append(
+            (
+                "label with a final newline",
+                lambda: session.patch(url, json={"label": "1" * len(made.json()["number"]) + "\n"}, timeout=60),
+            )
+        )
     cases += [
         ("statistics", lambda: requests.get(f"{server.base_url}/api/stats", timeout=60)),
         ("CSV export", lambda: requests.get(f"{server.base_url}/api/predictions/export?format=csv", timeout=60)),
@@ -260,7 +286,14 @@ def slow_clients(base_url: str, count: int = 50) -> str:
         for _ in range(5):
             for timings, send in (
                 (health, lambda: requests.get(f"{base_url}/api/health", timeout=10)),
-                (prediction, lambda: requests.post(f"{base_url}/api/predict", json={"image": base64.b64encode(canvas()).decode(), "save": False}, timeout=10)),
+                (
+                    prediction,
+                    lambda: requests.post(
+                        f"{base_url}/api/predict",
+                        json={"image": base64.b64encode(canvas()).decode(), "save": False},
+                        timeout=10,
+                    ),
+                ),
             ):
                 started = time.perf_counter()
                 try:
@@ -268,7 +301,10 @@ def slow_clients(base_url: str, count: int = 50) -> str:
                 except requests.RequestException:
                     ok = False
                 timings.append(time.perf_counter() - started if ok else float("inf"))
-    show = lambda timings: "no answer within 10 s" if max(timings) == float("inf") else f"slowest {max(timings) * 1000:.0f} ms"
+
+    def show(timings: list[float]) -> str:
+        return "no answer within 10 s" if max(timings) == float("inf") else f"slowest {max(timings) * 1000:.0f} ms"
+
     return f"health {show(health)}, prediction {show(prediction)}"
 
 
@@ -277,8 +313,12 @@ def second_start_on_the_busy_port(server: Server, folder: Path) -> int:
     before = server.stored_ids()
     port = server.base_url.rsplit(":", 1)[1]
     subprocess.run(
-        [sys.executable, "run.py", "--port", port], cwd=ROOT, env=environment(folder),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120,
+        [sys.executable, "run.py", "--port", port],
+        cwd=ROOT,
+        env=environment(folder),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
     )
     return len(before - server.stored_ids())
 
@@ -287,23 +327,34 @@ def export_figures(server: Server, digits: int) -> None:
     """Store `digits` digits straight into the table (2024, four at a time), then time both exports."""
     rng = np.random.default_rng(0)
     inputs = (rng.random(4 * 784) * 255 * (rng.random(4 * 784) < 0.2)).astype(np.uint8).tobytes()
-    digit = {"digit": 2, "confidence": 1.0, "probabilities": [0.0, 0.0, 1.0] + [0.0] * 7, "box": {"x": 0, "y": 0, "width": 1, "height": 1}}
+    digit = {
+        "digit": 2,
+        "confidence": 1.0,
+        "probabilities": [0.0, 0.0, 1.0] + [0.0] * 7,
+        "box": {"x": 0, "y": 0, "width": 1, "height": 1},
+    }
     row = ("image/png", "0" * 64, inputs, "2024", json.dumps([digit] * 4), "m", "api")
     with psycopg.connect(server.database_url) as connection, connection.cursor() as cursor:
         with cursor.copy(
-            "COPY predictions (public_id, created_at, image, content_type, sha256, inputs, number, digits, model_version, source) FROM STDIN"
+            "COPY predictions (public_id, created_at, image, content_type, sha256, inputs, number, digits, "
+            "model_version, source) FROM STDIN"
         ) as copy:
             for index in range(digits // 4):
                 copy.write_row((f"x{index:021d}", "now", b"", *row))
     for export_format in ("csv", "idx"):
         started = time.perf_counter()
         try:
-            with requests.get(f"{server.base_url}/api/predictions/export?format={export_format}", stream=True, timeout=120) as answer:
+            with requests.get(
+                f"{server.base_url}/api/predictions/export?format={export_format}", stream=True, timeout=120
+            ) as answer:
                 size = sum(len(chunk) for chunk in answer.iter_content(1 << 20))
             outcome = f"complete, {size / 1e6:,.0f} MB"
         except requests.RequestException as error:
             outcome = f"cut off ({type(error).__name__})"
-        print(f"  {export_format.upper()} export of {digits:,} digits through nginx: {time.perf_counter() - started:.1f} s, {outcome}")
+        print(
+            f"  {export_format.upper()} export of {digits:,} digits through nginx: "
+            f"{time.perf_counter() - started:.1f} s, {outcome}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -319,7 +370,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  50 slow clients: {slow_clients(server.base_url)}")
             lost_at_start = second_start_on_the_busy_port(server, folder / "run")
             lost = len(server.acknowledged - server.stored_ids())
-            print(f"  rows lost: {lost} of {len(server.acknowledged)} acknowledged; by a second start on the busy port: {lost_at_start}")
+            print(
+                f"  rows lost: {lost} of {len(server.acknowledged)} acknowledged; "
+                f"by a second start on the busy port: {lost_at_start}"
+            )
         with production(folder / "production") as server:
             probe(server, "nginx + gunicorn (4 workers, PostgreSQL, Redis), as serve.py runs them", crafted)
             print(f"  50 slow clients: {slow_clients(server.base_url)}")
@@ -328,14 +382,18 @@ def main(argv: list[str] | None = None) -> None:
             if args.export_digits:
                 export_figures(server, args.export_digits)
         with bare_gunicorn(folder / "bare") as base_url:
-            print(f"\ngunicorn alone (4 workers, no nginx), for comparison\n  50 slow clients: {slow_clients(base_url)}")
+            print(
+                f"\ngunicorn alone (4 workers, no nginx), for comparison\n  50 slow clients: {slow_clients(base_url)}"
+            )
 
 
 @contextmanager
 def bare_gunicorn(folder: Path) -> Iterator[str]:
     bind = f"127.0.0.1:{serve.free_port()}"
     environ = environment(folder, BIND=bind, RATELIMIT_ENABLED="false", WEB_CONCURRENCY="4")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn"], cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn"], cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         serve.wait_until_answering(f"http://{bind}/api/health", [process])
         yield f"http://{bind}"

@@ -9,6 +9,7 @@ dropped at the end. Prints, for each number of writers, the inserts a second and
 on each, measured in the same run: what bounds PostgreSQL is its CPU per insert (one core takes
 1 / that many a second) and, with few writers, the wait for each commit to reach the disk.
 """
+
 import argparse
 import multiprocessing
 import os
@@ -26,8 +27,14 @@ ROW = {
     "content_type": "image/png",
     "inputs": bytes(784),
     "number": "7",
-    "digits": [{"digit": 7, "confidence": 0.99, "probabilities": [0.001] * 10,
-                "box": {"x": 70, "y": 40, "width": 120, "height": 200}}],
+    "digits": [
+        {
+            "digit": 7,
+            "confidence": 0.99,
+            "probabilities": [0.001] * 10,
+            "box": {"x": 70, "y": 40, "width": 120, "height": 200},
+        }
+    ],
     "model_version": "svm-hog-benchmark",
     "source": "canvas",
     "client_id": "x" * 22,
@@ -64,8 +71,9 @@ def measure(schema: str, writers: int, seconds: float) -> tuple[float, float, fl
     context = multiprocessing.get_context("fork")
     counts, measured = context.Queue(), context.Event()
     start = time.time() + 2
-    processes = [context.Process(target=writer, args=(schema, start, start + seconds, counts, measured))
-                 for _ in range(writers)]
+    processes = [
+        context.Process(target=writer, args=(schema, start, start + seconds, counts, measured)) for _ in range(writers)
+    ]
     for process in processes:
         process.start()
     time.sleep(max(0.0, start - time.time()))

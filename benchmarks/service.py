@@ -8,6 +8,7 @@ with a data URL, as the page sends it) for a 280x280 transparent canvas PNG agai
 the engine's own median in this process, and the median of a cached repeat against
 an uncached request, all measured in interleaved rounds.
 """
+
 import argparse
 import base64
 import http.client
@@ -79,8 +80,11 @@ def start_service(instance: str, model_path: Path) -> tuple[subprocess.Popen, in
     env = {**os.environ, "INSTANCE_PATH": instance, "MODEL_PATH": str(model_path)}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "run.py", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     while True:
         if process.poll() is not None:

@@ -1,5 +1,6 @@
 """Images to send the service: digits written on a canvas (opaque or transparent), base64 text, and
 hypothesis strategies for broken and odd images."""
+
 import base64
 import io
 

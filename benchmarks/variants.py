@@ -3,6 +3,7 @@
 Every variant is generated from the MNIST test images with a seed, so the robustness
 benchmark and the segmentation tests are reproducible without any extra data.
 """
+
 from dataclasses import dataclass
 
 import cv2
@@ -41,8 +42,9 @@ def change_pen(ink: np.ndarray, pixels: int) -> np.ndarray:
 def ink_box(ink: np.ndarray, x: int, y: int) -> Box:
     rows = np.flatnonzero(ink.max(axis=1) > 0.5)
     cols = np.flatnonzero(ink.max(axis=0) > 0.5)
-    return Box(x=x + int(cols[0]), y=y + int(rows[0]), width=int(cols[-1] - cols[0] + 1),
-               height=int(rows[-1] - rows[0] + 1))
+    return Box(
+        x=x + int(cols[0]), y=y + int(rows[0]), width=int(cols[-1] - cols[0] + 1), height=int(rows[-1] - rows[0] + 1)
+    )
 
 
 def iou(a: Box, b: Box) -> float:
@@ -53,8 +55,14 @@ def iou(a: Box, b: Box) -> float:
     return inter / (a.width * a.height + b.width * b.height - inter)
 
 
-def compose(digits: list[np.ndarray], rng: np.random.Generator, scales=(5.0, 9.0), gaps=(10, 60),
-            pen: float = 0.0, min_side: int = 280) -> tuple[np.ndarray, list[Box]]:
+def compose(
+    digits: list[np.ndarray],
+    rng: np.random.Generator,
+    scales=(5.0, 9.0),
+    gaps=(10, 60),
+    pen: float = 0.0,
+    min_side: int = 280,
+) -> tuple[np.ndarray, list[Box]]:
     """Lay enlarged digits left to right on a black canvas; pen widens (>0) or narrows (<0) strokes,
     in units of the enlargement."""
     inks = []
@@ -71,7 +79,8 @@ def compose(digits: list[np.ndarray], rng: np.random.Generator, scales=(5.0, 9.0
     for ink, space in zip(inks, spaces):
         y = int(rng.integers(margin, canvas.shape[0] - ink.shape[0] - margin + 1))
         canvas[y : y + ink.shape[0], x : x + ink.shape[1]] = np.maximum(
-            canvas[y : y + ink.shape[0], x : x + ink.shape[1]], ink)
+            canvas[y : y + ink.shape[0], x : x + ink.shape[1]], ink
+        )
         boxes.append(ink_box(ink, x, y))
         x += ink.shape[1] + space
     return canvas, boxes
@@ -99,6 +108,7 @@ def _canvas(kind: str):
         if kind == "transparent-white":
             return encode(cv2.cvtColor(transparent(ink, 255), cv2.COLOR_RGBA2BGRA)), boxes
         return encode(dark_on_light(ink)), boxes
+
     return make
 
 
@@ -132,7 +142,6 @@ def number_samples(images: np.ndarray, labels: np.ndarray, seed: int = 0, digits
         count = int(rng.integers(digits[0], digits[1] + 1))
         chosen = slice(start, min(start + count, len(images)))
         ink, boxes = compose(list(images[chosen]), rng, scales=(3.0, 6.0), gaps=(8, 50))
-        samples.append(Sample(data=encode(dark_on_light(ink)), labels=[int(v) for v in labels[chosen]],
-                              boxes=boxes))
+        samples.append(Sample(data=encode(dark_on_light(ink)), labels=[int(v) for v in labels[chosen]], boxes=boxes))
         start = chosen.stop
     return samples

@@ -6,6 +6,7 @@ Every sample is generated with a seed from the MNIST test digits and from pen tr
 scans' blur are not in the training set, and some kinds of non-digit (`UNSEEN_MARKS`, words
 in DejaVu fonts, photographs of flowers) were never trained on: those figures are printed apart.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,13 +74,15 @@ def style_cases(images: np.ndarray, labels: np.ndarray, per_style: int = 100, se
     for digit, edit in handwriting.MNIST_EDITS.items():
         for image in images[labels == digit][:per_style]:
             large = edit(image, rng)
-            cases.append(Case(f"MNIST test {digit}, edited: {edit.__name__.replace('_', ' ')}",
-                              encode(255 - large), str(digit)))
+            cases.append(
+                Case(f"MNIST test {digit}, edited: {edit.__name__.replace('_', ' ')}", encode(255 - large), str(digit))
+            )
     return cases
 
 
-def touching_cases(images: np.ndarray, labels: np.ndarray, count: int = 500, seed: int = 0,
-                   overlap=(0.0, 0.15)) -> list[Case]:
+def touching_cases(
+    images: np.ndarray, labels: np.ndarray, count: int = 500, seed: int = 0, overlap=(0.0, 0.15)
+) -> list[Case]:
     """Numbers of 2 to 4 MNIST test digits written so that each touches the one before, then overlaps it
     by up to `overlap` of their width."""
     rng = np.random.default_rng(seed)
@@ -105,8 +108,10 @@ def flower(rng):
 
 
 def house(rng):
-    return [np.array([(0.1, 0.45), (0.1, 1), (0.9, 1), (0.9, 0.45), (0.5, 0.0), (0.1, 0.45), (0.9, 0.45)]),
-            np.array([(0.4, 1), (0.4, 0.7), (0.6, 0.7), (0.6, 1)])]
+    return [
+        np.array([(0.1, 0.45), (0.1, 1), (0.9, 1), (0.9, 0.45), (0.5, 0.0), (0.1, 0.45), (0.9, 0.45)]),
+        np.array([(0.4, 1), (0.4, 0.7), (0.6, 0.7), (0.6, 1)]),
+    ]
 
 
 def sun(rng):
@@ -114,8 +119,9 @@ def sun(rng):
     strokes = [handwriting.arc((0.5, 0.5), (0.2, 0.2), 0, 360)]
     for k in range(rays):
         a = 2 * np.pi * k / rays
-        strokes.append(np.array([(0.5 + 0.28 * np.cos(a), 0.5 + 0.28 * np.sin(a)),
-                                 (0.5 + 0.5 * np.cos(a), 0.5 + 0.5 * np.sin(a))]))
+        strokes.append(
+            np.array([(0.5 + 0.28 * np.cos(a), 0.5 + 0.28 * np.sin(a)), (0.5 + 0.5 * np.cos(a), 0.5 + 0.5 * np.sin(a))])
+        )
     return strokes
 
 
@@ -137,7 +143,14 @@ def infinity(rng):
     return [np.stack([0.5 + 0.5 * np.cos(t), 0.5 + 0.25 * np.sin(2 * t)], axis=1)]
 
 
-UNSEEN_MARKS = {"flower": flower, "house": house, "sun": sun, "cloud": cloud, "envelope": envelope, "infinity": infinity}
+UNSEEN_MARKS = {
+    "flower": flower,
+    "house": house,
+    "sun": sun,
+    "cloud": cloud,
+    "envelope": envelope,
+    "infinity": infinity,
+}
 """Drawings of kinds the training set has none of."""
 WORDS = ["hello", "what", "Hey", "merci", "yes", "Anna", "Kraft", "thank you", "Wert", "the end"]
 
@@ -177,8 +190,7 @@ def non_digit_cases(per_kind: int = 40, seed: int = 0) -> list[Case]:
     letters = list(marks.LETTERS_UNLIKE_DIGITS)
     for _ in range(per_kind * 2):
         font = str(rng.choice(list(marks.HERSHEY_FONTS)))
-        ink = marks.text(str(rng.choice(letters)), font, rng, height=int(rng.integers(120, 200)),
-                               pen=PAD_PEN / 160)
+        ink = marks.text(str(rng.choice(letters)), font, rng, height=int(rng.integers(120, 200)), pen=PAD_PEN / 160)
         cases.append(Case("a letter", encode(dark_on_light(_placed(ink, rng, PAD))), None))
     for word in WORDS:
         for _ in range(per_kind // 4):
@@ -190,6 +202,7 @@ def non_digit_cases(per_kind: int = 40, seed: int = 0) -> list[Case]:
                 cases.append(Case("a word in DejaVu (fonts not trained on)", typed, None))
     for _ in range(per_kind):
         cases.append(Case("a photograph", encode(marks.photo(rng, 320), ".jpg", quality=85), None))
-        cases.append(Case("a photograph of a flower (kind not trained on)",
-                          encode(flower_photo(rng), ".jpg", quality=85), None))
+        cases.append(
+            Case("a photograph of a flower (kind not trained on)", encode(flower_photo(rng), ".jpg", quality=85), None)
+        )
     return cases

@@ -1,4 +1,5 @@
 """The digit recognition service: `create_app` builds the Flask application."""
+
 import os
 from typing import TYPE_CHECKING
 

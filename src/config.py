@@ -1,6 +1,7 @@
 """The service's settings: defaults in code (and the production entry point's own), the environment
 variables that override them, the settings derived from others, and the secret key kept in the instance
 folder when none is configured."""
+
 import os
 import secrets
 from collections.abc import Mapping

@@ -4,6 +4,7 @@ CSV in the layout of Kaggle's MNIST (`label,pixel0,...,pixel783`), or MNIST's ow
 IDX files (images and labels) in one zip, both written as they stream out, a batch of
 digits at a time, in bounded memory.
 """
+
 import struct
 import zipfile
 from collections.abc import Iterable, Iterator

@@ -1,4 +1,5 @@
 """Whether the parts the service needs work: the database, the cache and the model."""
+
 from flask import current_app
 
 from src.predictions import cache, current_model, model_load_error

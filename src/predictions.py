@@ -1,5 +1,6 @@
 """Predicting and storing: the one path from image bytes to a stored prediction, with what
 the engine read cached by image content and model version."""
+
 import base64
 import dataclasses
 import hashlib
@@ -62,15 +63,27 @@ class Reading:
     """Marks read as no digit and left out (see `src.ml.Recognition.marks`)."""
 
     def to_json(self) -> dict:
-        return {"number": self.number, "digits": self.digits, "inputs": base64.b64encode(self.inputs).decode(),
-                "marks": self.marks}
+        return {
+            "number": self.number,
+            "digits": self.digits,
+            "inputs": base64.b64encode(self.inputs).decode(),
+            "marks": self.marks,
+        }
 
     @classmethod
     def from_json(cls, value) -> "Reading":
         """Raises ValueError, KeyError or TypeError for a value that is not a reading."""
-        reading = cls(number=value["number"], digits=value["digits"],
-                      inputs=base64.b64decode(value["inputs"], validate=True), marks=value["marks"])
-        if not isinstance(reading.number, str) or not isinstance(reading.digits, list) or len(reading.digits) != len(reading.number):
+        reading = cls(
+            number=value["number"],
+            digits=value["digits"],
+            inputs=base64.b64decode(value["inputs"], validate=True),
+            marks=value["marks"],
+        )
+        if (
+            not isinstance(reading.number, str)
+            or not isinstance(reading.digits, list)
+            or len(reading.digits) != len(reading.number)
+        ):
             raise ValueError("not a reading")
         if not isinstance(reading.marks, int) or reading.marks < 0:
             raise ValueError("not a reading")
@@ -167,7 +180,9 @@ class CacheInUse:
                 self.down_since = time.monotonic()
                 self.app.logger.warning(
                     "The cache is down (%s: %s); reading every image without it, trying it again every %g s.",
-                    type(error).__name__, error, self.retry_after,
+                    type(error).__name__,
+                    error,
+                    self.retry_after,
                 )
 
     def _recovered(self) -> None:
@@ -259,7 +274,10 @@ def check_quota(address: str, replaces: storage.Prediction | None = None) -> Non
     """Refuse to store from a client address that has stored its hour's worth. A reading stored in place
     of another (`replaces`) takes that one's room: a drawing read again as it grows is still one entry,
     even at the limit."""
-    per_hour, bytes_per_hour = current_app.config["QUOTA_PREDICTIONS_PER_HOUR"], current_app.config["QUOTA_BYTES_PER_HOUR"]
+    per_hour, bytes_per_hour = (
+        current_app.config["QUOTA_PREDICTIONS_PER_HOUR"],
+        current_app.config["QUOTA_BYTES_PER_HOUR"],
+    )
     if not per_hour and not bytes_per_hour:
         return
     hour_ago = storage.utc_now() - timedelta(hours=1)
@@ -267,7 +285,10 @@ def check_quota(address: str, replaces: storage.Prediction | None = None) -> Non
     if replaces is not None and replaces.client_address == address and replaces.created_at >= hour_ago:
         count, size = count - 1, size - (replaces.image_size or 0)
     if (per_hour and count >= per_hour) or (bytes_per_hour and size >= bytes_per_hour):
-        limits = [f"{per_hour:,} predictions" if per_hour else "", f"{bytes_per_hour:,} bytes" if bytes_per_hour else ""]
+        limits = [
+            f"{per_hour:,} predictions" if per_hour else "",
+            f"{bytes_per_hour:,} bytes" if bytes_per_hour else "",
+        ]
         raise QuotaExceeded(
             f"This client has stored {count:,} predictions ({size:,} bytes of images) in the last hour, as much as "
             f"it may ({' or '.join(limit for limit in limits if limit)} an hour); retry after the time given, "

@@ -1,6 +1,7 @@
 """Per-client rate limits with Flask-Limiter: every request but static files and the health check
 counts against its client address's limit (RATELIMIT_DEFAULT), kept in a store that every process
 of the service shares (Redis in production). Off unless RATELIMIT_ENABLED; src/wsgi.py turns it on."""
+
 import time
 
 from flask import Flask, Response, request

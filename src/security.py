@@ -4,6 +4,7 @@ a session cookie that is Secure whenever the service is reached over HTTPS.
 The page's scripts and styles are all files of this service (no inline script or style), and
 upload previews are `blob:` URLs, so the content security policy allows nothing else.
 """
+
 from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 

@@ -4,6 +4,7 @@ database prepared once per start of the service, and the `init-db` and `clear-pr
 
 On PostgreSQL a database that is down or stuck fails requests fast, as `DatabaseUnavailable`,
 and the service recovers by itself once it answers again, also when it was down at the start."""
+
 import functools
 import multiprocessing
 import secrets
@@ -333,8 +334,9 @@ def start(app: Flask) -> None:
         prepare_database(app)
     except (DatabaseUnavailable, OperationalError) as error:
         app.logger.warning(
-            "The database cannot be reached (%s): what needs it answers 503 until it is prepared; "
-            "trying every %d s.", describe_error(error), PREPARE_RETRY_SECONDS,
+            "The database cannot be reached (%s): what needs it answers 503 until it is prepared; trying every %d s.",
+            describe_error(error),
+            PREPARE_RETRY_SECONDS,
         )
     else:
         ready.set()
@@ -495,7 +497,9 @@ def find_samples(*, page: int, per_page: int) -> Pagination:
 @needs_database
 def sample_counts() -> dict[int, int]:
     """How many samples there are of each true digit."""
-    return {label: count for label, count in db.session.execute(select(Sample.label, func.count()).group_by(Sample.label))}
+    return {
+        label: count for label, count in db.session.execute(select(Sample.label, func.count()).group_by(Sample.label))
+    }
 
 
 @needs_database
@@ -530,15 +534,18 @@ def digits_only(column):
 
 # A reading of digits, with one 28x28 input for each: every row the service stores, but not any value a
 # table may hold.
-EXPORTABLE = and_(digits_only(Prediction.number), func.length(Prediction.inputs) == 784 * func.length(Prediction.number))
+EXPORTABLE = and_(
+    digits_only(Prediction.number), func.length(Prediction.inputs) == 784 * func.length(Prediction.number)
+)
 
 
 @needs_database
 def exported_digits() -> tuple[int, int]:
     """How many digits an export will hold, and the last prediction in it."""
     total, last = db.session.execute(
-        select(func.coalesce(func.sum(func.length(Prediction.number)), 0), func.coalesce(func.max(Prediction.id), 0))
-        .where(EXPORTABLE)
+        select(
+            func.coalesce(func.sum(func.length(Prediction.number)), 0), func.coalesce(func.max(Prediction.id), 0)
+        ).where(EXPORTABLE)
     ).one()
     return int(total), int(last)
 

@@ -6,6 +6,7 @@ stripped losslessly, segment by segment, keeping only what draws the first image
 orientation, and a BMP (which holds no metadata) is cut at its declared end; TIFF and animated PNG and
 WebP are re-encoded as PNG, upright: re-encoding costs as much as decoding again.
 """
+
 import io
 import struct
 import zlib
@@ -138,7 +139,9 @@ def _webp(data: bytes, orientation: int) -> bytes:
             chunks.append((kind, payload))
     if orientation != 1 and chunks and chunks[0][0] == b"VP8X":
         chunks.append((b"EXIF", _exif_orientation(orientation)[6:]))
-    body = b"".join(kind + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) & 1) for kind, payload in chunks)
+    body = b"".join(
+        kind + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) & 1) for kind, payload in chunks
+    )
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
 
 

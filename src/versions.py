@@ -7,6 +7,7 @@ one; otherwise they are files in MODEL_DIR/versions/, and the one in use is name
 Each process looks at most every CHECK_SECONDS which version is in use, loads a new one beside the
 one it serves and then swaps them, so no request waits for the load or fails for it.
 """
+
 import io
 import json
 import os
@@ -65,8 +66,10 @@ class DatabaseVersions:
 
     def listing(self) -> list[dict]:
         rows = db.session.execute(select(ModelVersion).order_by(ModelVersion.created_at)).scalars()
-        return [{"card": row.card, "created_at": timestamp(row.created_at), "promoted_at": timestamp(row.promoted_at)}
-                for row in rows]
+        return [
+            {"card": row.card, "created_at": timestamp(row.created_at), "promoted_at": timestamp(row.promoted_at)}
+            for row in rows
+        ]
 
 
 class FolderVersions:
@@ -267,9 +270,11 @@ def list_command() -> None:
         card = entry["card"]
         mnist = (card.get("gate") or {}).get("candidate", {}).get("mnist_test")
         mnist = mnist if mnist is not None else card.get("mnist_test", {}).get("accuracy")
-        click.echo(f"{'*' if card['version'] == in_use_now else ' '} {card['version']}  "
-                   f"made {entry['created_at'] or 'with the service'}  promoted {entry['promoted_at'] or '-'}  "
-                   f"MNIST test {'-' if mnist is None else f'{mnist:.2%}'}")
+        click.echo(
+            f"{'*' if card['version'] == in_use_now else ' '} {card['version']}  "
+            f"made {entry['created_at'] or 'with the service'}  promoted {entry['promoted_at'] or '-'}  "
+            f"MNIST test {'-' if mnist is None else f'{mnist:.2%}'}"
+        )
 
 
 def init_app(app: Flask) -> None:

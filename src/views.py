@@ -1,4 +1,5 @@
 """The page people use: the digit reader at /."""
+
 from flask import Blueprint, render_template
 
 bp = Blueprint("pages", __name__)

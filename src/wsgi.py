@@ -3,6 +3,7 @@
 It is the service with the production defaults (rate limits on), and it refuses to start in
 debug mode or with rate limits that each worker process would count on its own.
 """
+
 from flask import Flask
 
 from src import create_app

@@ -1,4 +1,5 @@
 """Fixtures shared by every test folder."""
+
 import json
 import os
 import re
@@ -14,7 +15,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
 from src.ml import mnist
-
 
 
 def pytest_collection_modifyitems(items):

@@ -1,4 +1,5 @@
 """`python -m benchmarks.load`: see the package's docstring."""
+
 import argparse
 import gc
 import os
@@ -34,14 +35,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60, help="length of each run (default 60)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--scenario", choices=["all", *SCENARIOS], default="all")
-    parser.add_argument("--outage", type=float, default=10,
-                        help="seconds PostgreSQL or Redis stays unreachable (default 10)")
-    parser.add_argument("--fuzz-examples", type=int, default=200,
-                        help="schemathesis examples an operation and phase (default 200)")
-    parser.add_argument("--decoder-examples", type=int, default=3000, help="hypothesis inputs (default 3000)")
     parser.add_argument(
-        "--mnist-dir", type=Path, default=mnist.configured_dir()
+        "--outage", type=float, default=10, help="seconds PostgreSQL or Redis stays unreachable (default 10)"
     )
+    parser.add_argument(
+        "--fuzz-examples", type=int, default=200, help="schemathesis examples an operation and phase (default 200)"
+    )
+    parser.add_argument("--decoder-examples", type=int, default=3000, help="hypothesis inputs (default 3000)")
+    parser.add_argument("--mnist-dir", type=Path, default=mnist.configured_dir())
     args = parser.parse_args(argv)
 
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
@@ -59,12 +60,16 @@ def main(argv: list[str] | None = None) -> None:
         f"{statistics.median(map(len, pool)) / 1024:.1f} KiB PNG), each request's image unique; "
         "POST /api/predict as JSON with a data URL, each client on a kept-alive connection"
     )
-    print(f"nginx in front of gunicorn (gunicorn.conf.py) on PostgreSQL and Redis, rate limits on; {os.cpu_count()} cores")
+    print(
+        f"nginx in front of gunicorn (gunicorn.conf.py) on PostgreSQL and Redis, rate limits on; {os.cpu_count()} cores"
+    )
     before = cpu_seconds()
     time.sleep(2)
     idle = cpu_used(before, cpu_seconds(), {})
-    print(f"  before the runs, other processes used {idle['other processes'] / 2:.2f} cores "
-          "(a busy machine lowers every figure)")
+    print(
+        f"  before the runs, other processes used {idle['other processes'] / 2:.2f} cores "
+        "(a busy machine lowers every figure)"
+    )
     outcomes = {}
     with deployment_of_its_own() as deployment:
         for name in names:

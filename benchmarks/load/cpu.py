@@ -1,6 +1,8 @@
 """Where the CPU went during a run: the stack's processes, PostgreSQL, Redis, this process, and the rest."""
+
 import os
 from pathlib import Path
+
 
 def cpu_seconds() -> dict[int, tuple[str, float]]:
     """Every process's name and CPU seconds so far."""

@@ -1,4 +1,5 @@
 """The `fuzz` scenario: schemathesis against the API through nginx, then hypothesis on the image decoder."""
+
 import re
 import resource
 import subprocess
@@ -31,13 +32,26 @@ def scenario_fuzz(deployment: Deployment, requests: Requests, args) -> bool:
         # parsing of its own lambdas trips over a CPython 3.11 ast race ("AST constructor recursion depth").
         fuzz = subprocess.run(
             [
-                str(Path(sys.executable).with_name("schemathesis")), "run",
+                str(Path(sys.executable).with_name("schemathesis")),
+                "run",
                 f"http://127.0.0.1:{running.port}/api/openapi.json",
-                "--checks", "not_a_server_error", "--max-examples", str(args.fuzz_examples),
-                "--request-timeout", "5", "--workers", "1", "--seed", "5",
-                "--header", f"Authorization: Bearer {ADMIN_TOKEN}",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                str(args.fuzz_examples),
+                "--request-timeout",
+                "5",
+                "--workers",
+                "1",
+                "--seed",
+                "5",
+                "--header",
+                f"Authorization: Bearer {ADMIN_TOKEN}",
             ],
-            cwd=deployment.folder, capture_output=True, text=True, timeout=1800,
+            cwd=deployment.folder,
+            capture_output=True,
+            text=True,
+            timeout=1800,
         )
         fuzz_seconds = time.perf_counter() - started
         memory_after = running.worker_rss_mb()
@@ -68,8 +82,13 @@ def fuzz_decoder(examples: int) -> bool:
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
 
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(any_upload)
     def decode(data: bytes) -> None:
         try:

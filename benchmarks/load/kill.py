@@ -1,4 +1,5 @@
 """The `kill` scenario: a worker SIGKILLed under load is replaced, and costs at most the request it held."""
+
 import os
 import signal
 import time
@@ -42,7 +43,8 @@ def scenario_kill(deployment: Deployment, requests: Requests, args) -> bool:
     replaced = events.get("replaced")
     print(
         f"  replaced after {1000 * (replaced - events['kill']):.0f} ms (workers booted in all: {booted})"
-        if replaced else "  the killed worker was NOT replaced"
+        if replaced
+        else "  the killed worker was NOT replaced"
     )
     kinds = sorted({answer.error or str(answer.status) for answer in failures})
     print(f"  failed requests: {len(failures)} {kinds}; a sync worker has one request in flight")

@@ -2,6 +2,7 @@
 that is taken down under load and brought back, as a server that stops and starts again looks to its
 clients; the machine's own PostgreSQL and Redis are never stopped. The proxy runs in a process of its own,
 so that the load's client threads do not delay what it forwards."""
+
 import time
 
 from benchmarks.faults import OutageProcess
@@ -14,8 +15,14 @@ UNAVAILABLE_S = 2.0
 """The longest a request may wait for its 503 while PostgreSQL is unreachable."""
 
 
-def outage(deployment: Deployment, requests: Requests, args, name: str, proxy: OutageProcess, **ports: int,
-           ) -> tuple[Run, list[Answer], dict, str]:
+def outage(
+    deployment: Deployment,
+    requests: Requests,
+    args,
+    name: str,
+    proxy: OutageProcess,
+    **ports: int,
+) -> tuple[Run, list[Answer], dict, str]:
     """4 workers under load, reaching PostgreSQL or Redis through `proxy`; the proxy down a third of the way
     through, up again --outage s later. Returns the run, the warm-up's answers, when each happened (with
     /api/health 1 s into the outage), and the service's log."""
@@ -76,19 +83,25 @@ def scenario_postgres(deployment: Deployment, requests: Requests, args) -> bool:
     recovery = after[0].started - events["up"] if after else None
     slowest = max((answer.seconds for answer in unavailable), default=float("nan"))
     print(
-        f"  while unreachable: {len(unavailable)} of {len(read)} answers to canvases read as digits 503 (all problem+json: {problems}), "
+        f"  while unreachable: {len(unavailable)} of {len(read)} answers to canvases read as digits 503 "
+        f"(all problem+json: {problems}), "
         f"p99 {1000 * percentile([a.seconds for a in unavailable], 99):.1f} ms, slowest {1000 * slowest:.0f} ms   "
         f"target < {UNAVAILABLE_S:g} s   {mark(slowest < UNAVAILABLE_S)}"
     )
     status, health = events.get("health", (0, None))
     print(f"  /api/health while unreachable: {status}, database: {health and health.get('database', {}).get('error')}")
     print(f"  failures other than 503: {len(others)} {sorted({a.error or str(a.status) for a in others})}")
-    print(f"  first 201 after the proxy was up again: {'%.2f s' % recovery if recovery is not None else 'NEVER'}")
+    print(f"  first 201 after the proxy was up again: {f'{recovery:.2f} s' if recovery is not None else 'NEVER'}")
     result_audit = audit(deployment, warm + run.answers)
     print_audit("rows", result_audit)
     return (
-        len(unavailable) == len(read) > 0 and problems and slowest < UNAVAILABLE_S and status == 503
-        and not others and recovery is not None and result_audit.intact
+        len(unavailable) == len(read) > 0
+        and problems
+        and slowest < UNAVAILABLE_S
+        and status == 503
+        and not others
+        and recovery is not None
+        and result_audit.intact
     )
 
 
@@ -101,8 +114,10 @@ def scenario_redis(deployment: Deployment, requests: Requests, args) -> bool:
         proxy.close()
     print_phases(run, events, "Redis")
     status, health = events.get("health", (0, None))
-    print(f"  /api/health while unreachable: {status} {health and health.get('status')}, "
-          f"cache: {health and health.get('cache', {}).get('error')}")
+    print(
+        f"  /api/health while unreachable: {status} {health and health.get('status')}, "
+        f"cache: {health and health.get('cache', {}).get('error')}"
+    )
     logged = {
         "cache down": "The cache is down",
         "cache back": "The cache is back",
@@ -116,5 +131,10 @@ def scenario_redis(deployment: Deployment, requests: Requests, args) -> bool:
     print(f"  failed requests: {errors}")
     result_audit = audit(deployment, warm + run.answers)
     print_audit("rows", result_audit)
-    return (errors == 0 and status == 200 and 1 <= counts["cache down"] <= 4 and counts["tracebacks"] == 0
-            and result_audit.intact)
+    return (
+        errors == 0
+        and status == 200
+        and 1 <= counts["cache down"] <= 4
+        and counts["tracebacks"] == 0
+        and result_audit.intact
+    )

@@ -1,4 +1,5 @@
 """The rows stored against the answers given, and the figures printed."""
+
 from dataclasses import dataclass
 
 import psycopg

@@ -1,5 +1,6 @@
 """The service under load: nginx in front of gunicorn as `make serve` runs them, on a PostgreSQL schema and a
 Redis key prefix of the run's own, reached directly or through proxies that a scenario takes down."""
+
 import os
 import re
 import shutil
@@ -121,8 +122,9 @@ def stack(
     prefix = deployment.folder / f"nginx-{name}"
     with ExitStack() as cleanup, log.open("w") as output:
         base_url, gunicorn, nginx = cleanup.enter_context(
-            production_stack(environment(deployment, workers, postgres_port, redis_port), port=port, prefix=prefix,
-                             output=output)
+            production_stack(
+                environment(deployment, workers, postgres_port, redis_port), port=port, prefix=prefix, output=output
+            )
         )
         running = Stack(gunicorn, nginx, port, log)
         deadline = time.monotonic() + 60

@@ -1,5 +1,6 @@
 """The `load` scenario: 4 workers against 1, the tail of the latencies, and the CPU a stored prediction costs
 the service against what the engine alone costs, all measured in turns in one run."""
+
 import statistics
 import time
 
@@ -59,12 +60,16 @@ def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
         cpu = {group: sum(run.cpu[group] for run in runs) for group in runs[0].cpu}
         print_cores(name, cpu, sum(run.seconds for run in runs))
 
-    per_turn = {name: [figures(run.answers, run.seconds).requests_per_s for run in runs] for name, runs in turns.items()}
+    per_turn = {
+        name: [figures(run.answers, run.seconds).requests_per_s for run in runs] for name, runs in turns.items()
+    }
     by_turn = [four / one for one, four in zip(per_turn["1 worker"], per_turn["4 workers"])]
     print("  throughput 4 workers / 1 worker, turn by turn: " + " ".join(f"{ratio:.2f}x" for ratio in by_turn))
     workers = results["4 workers"].requests_per_s / results["1 worker"].requests_per_s
-    print(f"  throughput 4 workers / 1 worker: {workers:.2f}x   target >= {TARGETS['workers']}x   "
-          f"{mark(workers >= TARGETS['workers'])}")
+    print(
+        f"  throughput 4 workers / 1 worker: {workers:.2f}x   target >= {TARGETS['workers']}x   "
+        f"{mark(workers >= TARGETS['workers'])}"
+    )
     tail = results["4 workers"].p99_ms / results["4 workers"].p50_ms
     print(f"  p99 / p50 with 4 workers: {tail:.2f}x   target <= {TARGETS['tail']}x   {mark(tail <= TARGETS['tail'])}")
 
@@ -72,16 +77,26 @@ def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
     four_runs = turns["4 workers"]
     service_ms = per_prediction_ms(four_runs, "gunicorn")
     cpu = service_ms / engine_ms
-    print(f"  CPU per stored prediction, 4 workers: gunicorn {service_ms:.2f} ms, nginx "
-          f"{per_prediction_ms(four_runs, 'nginx'):.2f} ms, PostgreSQL {per_prediction_ms(four_runs, 'PostgreSQL'):.2f} ms, "
-          f"Redis {per_prediction_ms(four_runs, 'Redis'):.2f} ms; 1 worker: gunicorn "
-          f"{per_prediction_ms(turns['1 worker'], 'gunicorn'):.2f} ms")
+    print(
+        f"  CPU per stored prediction, 4 workers: gunicorn {service_ms:.2f} ms, nginx "
+        f"{per_prediction_ms(four_runs, 'nginx'):.2f} ms, "
+        f"PostgreSQL {per_prediction_ms(four_runs, 'PostgreSQL'):.2f} ms, "
+        f"Redis {per_prediction_ms(four_runs, 'Redis'):.2f} ms; 1 worker: gunicorn "
+        f"{per_prediction_ms(turns['1 worker'], 'gunicorn'):.2f} ms"
+    )
     print(f"  the engine alone, CPU per canvas (mean of {len(engine)}): {engine_ms:.2f} ms")
-    print(f"  gunicorn's CPU per stored prediction / the engine's per canvas: {cpu:.2f}x   "
-          f"target <= {TARGETS['cpu']}x   {mark(cpu <= TARGETS['cpu'])}")
+    print(
+        f"  gunicorn's CPU per stored prediction / the engine's per canvas: {cpu:.2f}x   "
+        f"target <= {TARGETS['cpu']}x   {mark(cpu <= TARGETS['cpu'])}"
+    )
     # Both stacks store into the same table.
     stored = audit(deployment, warm + [answer for runs in turns.values() for run in runs for answer in run.answers])
     print_audit("both services", stored)
     no_errors = all(result.errors == 0 for result in results.values())
-    return (workers >= TARGETS["workers"] and tail <= TARGETS["tail"] and cpu <= TARGETS["cpu"] and stored.intact
-            and no_errors)
+    return (
+        workers >= TARGETS["workers"]
+        and tail <= TARGETS["tail"]
+        and cpu <= TARGETS["cpu"]
+        and stored.intact
+        and no_errors
+    )

@@ -1,4 +1,5 @@
 """The load: client threads posting canvases one after another, and what they measured."""
+
 import base64
 import gc
 import hashlib

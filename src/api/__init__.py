@@ -1,4 +1,5 @@
 """The JSON API under /api/: a Flask-RESTful Api on a blueprint, with its resources."""
+
 from flask import Blueprint, Flask
 from flask_restful import Api
 from werkzeug.routing import BaseConverter

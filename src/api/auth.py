@@ -1,5 +1,6 @@
 """Who may see and change stored predictions: the client that made one (a signed session cookie)
 or whoever holds the admin token."""
+
 import hmac
 import secrets
 

@@ -4,6 +4,7 @@ Werkzeug cuts a body sent without a Content-Length (chunked) at MAX_CONTENT_LENG
 had ended there, and lets the server's own exception through when the server cannot read a body (a
 malformed chunked encoding under gunicorn), which makes a 500. Here the first is a 413 and the second a 400.
 """
+
 import io
 from typing import IO
 

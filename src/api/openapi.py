@@ -1,4 +1,5 @@
 """The API's OpenAPI document, and JSON request bodies checked against the schemas it declares."""
+
 import json
 from functools import cache
 from pathlib import Path

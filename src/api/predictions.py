@@ -1,4 +1,5 @@
 """Predictions over HTTP: read an image, list, show, correct, delete and export stored ones."""
+
 import re
 import time
 from datetime import UTC, datetime
@@ -8,7 +9,7 @@ from flask_restful import Resource
 from werkzeug.exceptions import BadRequest
 
 from src import storage
-from src.api.auth import client_id, own_prediction, require_admin, requesting_client
+from src.api.auth import client_id, own_prediction, requesting_client, require_admin
 from src.api.openapi import json_body
 from src.api.uploads import read_upload
 from src.datasets import csv_chunks, idx_zip_chunks

@@ -1,4 +1,5 @@
 """Every error under /api/ as an RFC 7807 `application/problem+json` document, in this one place."""
+
 import json
 from functools import partial
 

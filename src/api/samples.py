@@ -1,5 +1,6 @@
 """The samples people's corrections made, for the admin: listed a page at a time with counts per digit,
 and exported as a training set."""
+
 from flask import request
 from flask_restful import Resource
 from werkzeug.exceptions import BadRequest

@@ -1,4 +1,5 @@
 """What the service tells about itself: statistics, the model card, health and the OpenAPI document."""
+
 from flask import current_app
 from flask_restful import Resource
 

@@ -1,6 +1,7 @@
 """The image a client sends to POST /api/predict: JSON with base64 or a data URL, multipart
 form data, or a raw body with an image content type; and its options (`save`, `source`), which
 each way takes as query parameters, JSON and forms also as fields of their own."""
+
 import base64
 import re
 from collections.abc import Mapping
@@ -105,6 +106,6 @@ def read_upload() -> Upload:
     if request.mimetype.startswith("image/"):
         return _from_raw_body()
     raise UnsupportedMediaType(
-        f"Send the image as JSON ({{\"image\": \"<base64>\"}}), as multipart form data with a file field 'image', "
+        f'Send the image as JSON ({{"image": "<base64>"}}), as multipart form data with a file field \'image\', '
         f"or as a raw body with an image/* content type, not {request.mimetype or 'a body without a content type'}."
     )

@@ -1,4 +1,5 @@
 """The recognition engine: image bytes in, digits with probabilities out. Knows nothing of the web."""
+
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .errors import ImageError, ImageTooLarge, NotAnImage
 from .model import DEFAULT_MODEL_PATH, DigitModel, load_model

@@ -1,4 +1,5 @@
 """Distort MNIST digits the way real handwriting varies: slant, rotation, wobble, pen width."""
+
 import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter
@@ -6,8 +7,14 @@ from scipy.ndimage import gaussian_filter
 PAD = 6
 
 
-def distort(image: np.ndarray, rng: np.random.Generator, rotation: float = 12.0, shear: float = 0.25,
-            elastic_alpha: float = 6.0, elastic_sigma: float = 3.0) -> np.ndarray:
+def distort(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    rotation: float = 12.0,
+    shear: float = 0.25,
+    elastic_alpha: float = 6.0,
+    elastic_sigma: float = 3.0,
+) -> np.ndarray:
     """One randomly distorted copy of a 28x28 uint8 digit, on a padded field so nothing is cut off."""
     image = cv2.copyMakeBorder(image, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=0)
     side = image.shape[0]

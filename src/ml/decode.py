@@ -5,6 +5,7 @@ JPEG the work its scans ask for. An image larger than the engine works at is rea
 JPEG by its decoder's DCT scaling, others reduced tile by tile as they are converted), so that no
 full-size copy is made beyond the decoder's own.
 """
+
 import io
 import math
 import re
@@ -267,7 +268,8 @@ def _component_blocks(frame: bytes) -> dict[int, int]:
     h_max = max(c[1] >> 4 for c in components) or 1
     v_max = max(c[1] & 15 for c in components) or 1
     return {
-        c[0]: math.ceil(math.ceil(width * (c[1] >> 4) / h_max) / 8) * math.ceil(math.ceil(height * (c[1] & 15) / v_max) / 8)
+        c[0]: math.ceil(math.ceil(width * (c[1] >> 4) / h_max) / 8)
+        * math.ceil(math.ceil(height * (c[1] & 15) / v_max) / 8)
         for c in components
     }
 
@@ -365,4 +367,6 @@ def _convert(tile: Image.Image, mode: str) -> Image.Image:
     try:
         return tile.convert(mode)
     except ValueError as error:
-        raise UnsupportedMode(f"Images in the colour mode {tile.mode} are not supported; send RGB or greyscale.") from error
+        raise UnsupportedMode(
+            f"Images in the colour mode {tile.mode} are not supported; send RGB or greyscale."
+        ) from error

@@ -1,7 +1,8 @@
 """Measure a model on the MNIST test set through the whole path, from PNG bytes.
 
-    python -m src.ml.evaluate [--data-dir DIR] [--model PATH] [--limit N]
+python -m src.ml.evaluate [--data-dir DIR] [--model PATH] [--limit N]
 """
+
 import argparse
 import time
 from pathlib import Path
@@ -34,8 +35,13 @@ def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 1
     """Expected calibration error: the gap between confidence and accuracy, over ten equal-width bins."""
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    return float(sum(abs(confidence[which == b].mean() - correct[which == b].mean()) * (which == b).mean()
-                     for b in range(bins) if (which == b).any()))
+    return float(
+        sum(
+            abs(confidence[which == b].mean() - correct[which == b].mean()) * (which == b).mean()
+            for b in range(bins)
+            if (which == b).any()
+        )
+    )
 
 
 def scores(readings: list[Recognition], labels: np.ndarray) -> dict:
@@ -76,8 +82,10 @@ def main(argv=None) -> None:
     result = scores(read_all(model, [encode_png(i) for i in images], progress=True), labels)
     seconds = time.perf_counter() - start
     print(f"model {model.version}")
-    print(f"MNIST test, whole path from PNG: accuracy {result['accuracy']:.4%} on {result['samples']} digits "
-          f"({result['answered_no_digit']} answered no digit, {result['not_read_as_one_digit']} not read as one digit)")
+    print(
+        f"MNIST test, whole path from PNG: accuracy {result['accuracy']:.4%} on {result['samples']} digits "
+        f"({result['answered_no_digit']} answered no digit, {result['not_read_as_one_digit']} not read as one digit)"
+    )
     print(f"calibration: ECE {result['expected_calibration_error']:.4f}, log loss {result['log_loss']:.4f}")
     print(f"{seconds:.1f} s, {len(images) / seconds:.0f} images/s")
 

@@ -1,4 +1,5 @@
 """The model's preprocessing steps, as scikit-learn transformers over flattened 28x28 digits."""
+
 import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin

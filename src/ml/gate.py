@@ -1,6 +1,7 @@
 """The gate a retrained model passes before it is served: the candidate and the model in use measured
 side by side, on the MNIST test set through the whole path and on the samples of writers held back
 from its training, and the candidate promoted only if it is no worse."""
+
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,12 +44,17 @@ class Verdict:
 
     def figures(self) -> dict:
         """What a version's card keeps of the gate."""
-        return {"current": self.current, "candidate": self.candidate, "promoted": self.promote,
-                "reasons": self.reasons}
+        return {"current": self.current, "candidate": self.candidate, "promoted": self.promote, "reasons": self.reasons}
 
 
-def measure(model: DigitModel, mnist_pngs: list[bytes], mnist_labels: np.ndarray,
-            held_images: np.ndarray, held_labels: np.ndarray, mnist: float | None = None) -> dict:
+def measure(
+    model: DigitModel,
+    mnist_pngs: list[bytes],
+    mnist_labels: np.ndarray,
+    held_images: np.ndarray,
+    held_labels: np.ndarray,
+    mnist: float | None = None,
+) -> dict:
     return {
         "version": model.version,
         "mnist_test": scores(read_all(model, mnist_pngs), mnist_labels)["accuracy"] if mnist is None else mnist,
@@ -58,8 +64,15 @@ def measure(model: DigitModel, mnist_pngs: list[bytes], mnist_labels: np.ndarray
     }
 
 
-def judge(current: DigitModel, candidate: DigitModel, mnist_images: np.ndarray, mnist_labels: np.ndarray,
-          held_images: np.ndarray, held_labels: np.ndarray, candidate_mnist: float | None = None) -> Verdict:
+def judge(
+    current: DigitModel,
+    candidate: DigitModel,
+    mnist_images: np.ndarray,
+    mnist_labels: np.ndarray,
+    held_images: np.ndarray,
+    held_labels: np.ndarray,
+    candidate_mnist: float | None = None,
+) -> Verdict:
     """Promote the candidate if its MNIST test accuracy is at most MAX_MNIST_DROP below the current
     model's and its accuracy on the held-back samples is at least the current model's.
 
@@ -70,8 +83,10 @@ def judge(current: DigitModel, candidate: DigitModel, mnist_images: np.ndarray, 
     new = measure(candidate, pngs, mnist_labels, held_images, held_labels, candidate_mnist)
     reasons = []
     if new["mnist_test"] < now["mnist_test"] - MAX_MNIST_DROP - 1e-12:
-        reasons.append(f"MNIST test accuracy fell by {(now['mnist_test'] - new['mnist_test']) * 100:.2f} points "
-                       f"(at most {MAX_MNIST_DROP * 100:.1f} allowed)")
+        reasons.append(
+            f"MNIST test accuracy fell by {(now['mnist_test'] - new['mnist_test']) * 100:.2f} points "
+            f"(at most {MAX_MNIST_DROP * 100:.1f} allowed)"
+        )
     if new["held_back"] is not None and new["held_back"] < now["held_back"]:
         reasons.append(f"held-back samples accuracy fell by {(now['held_back'] - new['held_back']) * 100:.2f} points")
     return Verdict(current=now, candidate=new, promote=not reasons, reasons=reasons)

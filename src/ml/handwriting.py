@@ -9,6 +9,7 @@ a 0), and draws what is not a digit (`marks`).
 
 Every random choice comes from the generator passed in, so a seed reproduces a sample.
 """
+
 from collections.abc import Callable
 
 import cv2
@@ -23,6 +24,7 @@ SHIFT = 4
 
 # Building strokes.
 
+
 def spline(points, samples: int = 12) -> np.ndarray:
     """A smooth curve through the points (Catmull-Rom), `samples` points per segment."""
     points = np.asarray(points, np.float64)
@@ -32,8 +34,10 @@ def spline(points, samples: int = 12) -> np.ndarray:
     t = np.linspace(0, 1, samples, endpoint=False)[:, None]
     curve = []
     for p0, p1, p2, p3 in zip(padded[:-3], padded[1:-2], padded[2:-1], padded[3:]):
-        curve.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                            + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3))
+        curve.append(
+            0.5
+            * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+        )
     return np.concatenate([*curve, points[-1:]])
 
 
@@ -43,8 +47,9 @@ def arc(centre, radii, start: float, sweep: float, tilt: float = 0.0, samples: i
     angles = np.radians(start + np.linspace(0, sweep, samples))
     x, y = radii[0] * np.cos(angles), radii[1] * np.sin(angles)
     turn = np.radians(tilt)
-    return np.stack([centre[0] + x * np.cos(turn) - y * np.sin(turn),
-                     centre[1] + x * np.sin(turn) + y * np.cos(turn)], axis=1)
+    return np.stack(
+        [centre[0] + x * np.cos(turn) - y * np.sin(turn), centre[1] + x * np.sin(turn) + y * np.cos(turn)], axis=1
+    )
 
 
 def jittered(rng: np.random.Generator, points, amount: float = 0.03) -> np.ndarray:
@@ -57,6 +62,7 @@ def uniform(rng: np.random.Generator, low: float, high: float) -> float:
 
 
 # Digits, by style. Each function draws one digit in the unit box.
+
 
 def zero(rng):
     rx, tilt = uniform(rng, 0.24, 0.42), uniform(rng, -15, 15)
@@ -119,8 +125,15 @@ def two_looped(rng):
 def three(rng):
     width = uniform(rng, 0.5, 0.8)
     left, right = 0.5 - width / 2, 0.5 + width / 2
-    points = [(left, 0.12), (0.5, 0.0), (right, 0.2), (0.45 + uniform(rng, -0.05, 0.05), 0.47),
-              (right + 0.03, 0.7), (0.5, 1.0), (left - 0.02, 0.85)]
+    points = [
+        (left, 0.12),
+        (0.5, 0.0),
+        (right, 0.2),
+        (0.45 + uniform(rng, -0.05, 0.05), 0.47),
+        (right + 0.03, 0.7),
+        (0.5, 1.0),
+        (left - 0.02, 0.85),
+    ]
     return [spline(jittered(rng, points, 0.02))]
 
 
@@ -178,8 +191,14 @@ def seven(rng, bar: bool = False, hook: bool = False, lift: bool = False):
         crossing = np.interp(height, stem[:, 1], stem[:, 0])
         half = uniform(rng, 0.14, 0.3)
         offset = uniform(rng, -0.5, 0.5) * half if rng.random() < 0.25 else 0.0  # the bar joined or not
-        strokes.append(spline([(crossing - half + offset, height + uniform(rng, -0.03, 0.03)),
-                               (crossing + half + offset, height + uniform(rng, -0.03, 0.03))]))
+        strokes.append(
+            spline(
+                [
+                    (crossing - half + offset, height + uniform(rng, -0.03, 0.03)),
+                    (crossing + half + offset, height + uniform(rng, -0.03, 0.03)),
+                ]
+            )
+        )
     return strokes
 
 
@@ -195,10 +214,21 @@ def eight(rng):
     upper, lower = uniform(rng, 0.18, 0.26), uniform(rng, 0.22, 0.32)
     middle = 2 * upper / (2 * upper + 2 * lower)
     if rng.random() < 0.35:  # two stacked loops
-        return [arc((0.5, middle / 2), (upper, middle / 2), 0, 360),
-                arc((0.5 + uniform(rng, -0.04, 0.04), (1 + middle) / 2), (lower, (1 - middle) / 2), 0, 360)]
-    points = [(0.5 + upper, 0.12), (0.5, 0.0), (0.5 - upper, 0.15), (0.5, middle), (0.5 + lower, middle + 0.2),
-              (0.5, 1.0), (0.5 - lower, middle + 0.2), (0.5, middle), (0.5 + upper * 0.9, 0.15)]
+        return [
+            arc((0.5, middle / 2), (upper, middle / 2), 0, 360),
+            arc((0.5 + uniform(rng, -0.04, 0.04), (1 + middle) / 2), (lower, (1 - middle) / 2), 0, 360),
+        ]
+    points = [
+        (0.5 + upper, 0.12),
+        (0.5, 0.0),
+        (0.5 - upper, 0.15),
+        (0.5, middle),
+        (0.5 + lower, middle + 0.2),
+        (0.5, 1.0),
+        (0.5 - lower, middle + 0.2),
+        (0.5, middle),
+        (0.5 + upper * 0.9, 0.15),
+    ]
     return [spline(jittered(rng, points, 0.015))]
 
 
@@ -242,8 +272,9 @@ DIGIT_STYLES: dict[str, tuple[int, Callable]] = {
 }
 
 
-def run_together(inks: list[np.ndarray], rng: np.random.Generator, overlap=(0.0, 0.15),
-                 rise: float = 0.05, margin: int = 8) -> tuple[np.ndarray, list[tuple[int, int]]]:
+def run_together(
+    inks: list[np.ndarray], rng: np.random.Generator, overlap=(0.0, 0.15), rise: float = 0.05, margin: int = 8
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Write inks (float32 in [0, 1]) left to right so that each touches the one before and then
     overlaps it by a share of their mean width drawn from `overlap`; each sits up to `rise` of its
     height above or below the line. Returns the page and where each ink's top-left corner went."""
@@ -280,8 +311,16 @@ def run_together(inks: list[np.ndarray], rng: np.random.Generator, overlap=(0.0,
 
 # Rendering.
 
-def render(strokes: Strokes, rng: np.random.Generator, height: int = 64, pen: float = 0.09,
-           slant: float = 0.3, rotation: float = 10.0, wobble: float = 0.025) -> np.ndarray:
+
+def render(
+    strokes: Strokes,
+    rng: np.random.Generator,
+    height: int = 64,
+    pen: float = 0.09,
+    slant: float = 0.3,
+    rotation: float = 10.0,
+    wobble: float = 0.025,
+) -> np.ndarray:
     """Draw strokes as a person might: slanted, turned, wobbled, with a pen `pen` times the height.
 
     Returns float32 ink in [0, 1] (white on black) with a margin around it.
@@ -293,13 +332,15 @@ def render(strokes: Strokes, rng: np.random.Generator, height: int = 64, pen: fl
     shear = uniform(rng, -slant, slant)
     aspect = np.exp(uniform(rng, -0.25, 0.25))
     transform = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array(
-        [[aspect, -shear], [0.0, 1.0]])
+        [[aspect, -shear], [0.0, 1.0]]
+    )
     phases, frequencies = rng.uniform(0, 2 * np.pi, (2, 2)), rng.uniform(1.0, 2.5, (2, 2))
     moved = []
     for stroke in points:
         stroke = (stroke - centre) @ transform.T
-        waves = np.sin(frequencies[:, :1] * 2 * np.pi * stroke[:, 1] + phases[:, :1]) \
-            + np.sin(frequencies[:, 1:] * 2 * np.pi * stroke[:, 0] + phases[:, 1:])
+        waves = np.sin(frequencies[:, :1] * 2 * np.pi * stroke[:, 1] + phases[:, :1]) + np.sin(
+            frequencies[:, 1:] * 2 * np.pi * stroke[:, 0] + phases[:, 1:]
+        )
         moved.append(stroke + wobble * waves.T / 2)
     every = np.concatenate(moved)
     low, high = every.min(axis=0), every.max(axis=0)

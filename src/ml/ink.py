@@ -1,4 +1,5 @@
 """Separate the ink from the paper, whatever the polarity, lighting and noise."""
+
 from dataclasses import dataclass
 
 import cv2

@@ -4,12 +4,14 @@ answer "no digit".
 
 Every random choice comes from the generator passed in, so a seed reproduces a sample.
 """
+
 from collections.abc import Callable
 
 import cv2
 import numpy as np
 
 from .handwriting import arc, jittered, spline, uniform
+
 
 def zigzag(rng):
     turns = int(rng.integers(4, 10))
@@ -126,11 +128,19 @@ def crossed_box(rng):
 
 def symbol(rng):
     """A sign from the keyboard: plus, equals, hash, percent, ampersand, at, question mark."""
-    return [np.array(s) for s in {
-        0: [[(0.5, 0.1), (0.5, 0.9)], [(0.1, 0.5), (0.9, 0.5)]],
-        1: [[(0.05, 0.35), (0.95, 0.35)], [(0.05, 0.65), (0.95, 0.65)]],
-        2: [[(0.35, 0), (0.25, 1)], [(0.75, 0), (0.65, 1)], [(0.05, 0.33), (0.95, 0.33)], [(0.0, 0.67), (0.9, 0.67)]],
-    }[int(rng.integers(3))]]
+    return [
+        np.array(s)
+        for s in {
+            0: [[(0.5, 0.1), (0.5, 0.9)], [(0.1, 0.5), (0.9, 0.5)]],
+            1: [[(0.05, 0.35), (0.95, 0.35)], [(0.05, 0.65), (0.95, 0.65)]],
+            2: [
+                [(0.35, 0), (0.25, 1)],
+                [(0.75, 0), (0.65, 1)],
+                [(0.05, 0.33), (0.95, 0.33)],
+                [(0.0, 0.67), (0.9, 0.67)],
+            ],
+        }[int(rng.integers(3))]
+    ]
 
 
 NON_DIGIT_MARKS: dict[str, Callable] = {
@@ -163,8 +173,12 @@ def photo(rng: np.random.Generator, side: int = 240) -> np.ndarray:
         for dx in (-0.4, 0.4):
             eye = (centre[0] + dx * axes[0], centre[1] - 0.2 * axes[1])
             cv2.ellipse(image, (eye, (0.3 * axes[0], 0.15 * axes[1]), 0), uniform(rng, 20, 90), -1)
-        cv2.ellipse(image, ((centre[0], centre[1] + 0.5 * axes[1]), (0.6 * axes[0], 0.15 * axes[1]), 0),
-                    uniform(rng, 40, 120), -1)
+        cv2.ellipse(
+            image,
+            ((centre[0], centre[1] + 0.5 * axes[1]), (0.6 * axes[0], 0.15 * axes[1]), 0),
+            uniform(rng, 40, 120),
+            -1,
+        )
     else:
         for _ in range(int(rng.integers(20, 200))):
             centre = tuple(rng.uniform(0, side, 2))
@@ -177,10 +191,10 @@ def photo(rng: np.random.Generator, side: int = 240) -> np.ndarray:
                 cv2.ellipse(image, (centre, axes, uniform(rng, 0, 180)), shade, -1)
     rows, cols = np.indices(image.shape)
     light = 1 + uniform(rng, -0.4, 0.4) * (cols / side - 0.5) + uniform(rng, -0.4, 0.4) * (rows / side - 0.5)
-    image = cv2.GaussianBlur(image * light, (0, 0), uniform(rng, 0.5, 2.5)) + rng.normal(0, uniform(rng, 1, 8), image.shape)
+    image = cv2.GaussianBlur(image * light, (0, 0), uniform(rng, 0.5, 2.5)) + rng.normal(
+        0, uniform(rng, 1, 8), image.shape
+    )
     return np.clip(image, 0, 255).astype(np.uint8)
-
-
 
 
 # Text: letters and words, in OpenCV's Hershey stroke fonts.
@@ -200,8 +214,9 @@ LETTERS_UNLIKE_DIGITS = "ACEFHKLMNPRTUVWXYacdefhkmnprtuvwxy"
 S, s (5), b, G (6), B (8), g, q (9), nor J."""
 
 
-def text(message: str, font: str, rng: np.random.Generator, height: int = 64, pen: float = 0.08,
-         italic: bool = False) -> np.ndarray:
+def text(
+    message: str, font: str, rng: np.random.Generator, height: int = 64, pen: float = 0.08, italic: bool = False
+) -> np.ndarray:
     """`message` written in a Hershey font, slanted and wobbled like handwriting: float32 ink in [0, 1]."""
     face = HERSHEY_FONTS[font] | (cv2.FONT_ITALIC if italic else 0)
     scale = height / 22
@@ -213,8 +228,9 @@ def text(message: str, font: str, rng: np.random.Generator, height: int = 64, pe
     return warp(canvas, rng).astype(np.float32) / 255.0
 
 
-def warp(image: np.ndarray, rng: np.random.Generator, slant: float = 0.3, rotation: float = 8.0,
-         wobble: float = 0.03) -> np.ndarray:
+def warp(
+    image: np.ndarray, rng: np.random.Generator, slant: float = 0.3, rotation: float = 8.0, wobble: float = 0.03
+) -> np.ndarray:
     """Slant, turn and wobble an image of ink about its centre, keeping it all within the image."""
     height, width = image.shape
     centre = (width / 2, height / 2)

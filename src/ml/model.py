@@ -1,4 +1,5 @@
 """The digit classifier: one scikit-learn Pipeline ending in an SVM with probabilities, and its model card."""
+
 import hashlib
 import json
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """Bring one digit to the MNIST format: 20x20 box, 28x28 field, centred by mass, MNIST-like strokes."""
+
 import cv2
 import numpy as np
 

@@ -7,6 +7,7 @@ the reading kept is the likelier: the blob as one digit, or the blob as several 
 each piece as its digit. An image whose marks are mostly not digits is writing or a picture,
 not a number, and reads as no digit at all.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,8 +108,17 @@ def _cut(blob: DigitInk, model: DigitModel, budget: _Budget) -> tuple[list[Recog
     chain = best_chain(candidates, scores)
     if chain is None:
         return None
-    cut = [_Piece(candidates.cuts[candidates.spans[i][0]], candidates.cuts[candidates.spans[i][1]],
-                  candidates.pieces[i], images[i], readings.digits[i], scores[i]) for i in chain]
+    cut = [
+        _Piece(
+            candidates.cuts[candidates.spans[i][0]],
+            candidates.cuts[candidates.spans[i][1]],
+            candidates.pieces[i],
+            images[i],
+            readings.digits[i],
+            scores[i],
+        )
+        for i in chain
+    ]
     for k in range(len(cut) - 1):
         if cut[k].right == cut[k + 1].left:
             cut[k], cut[k + 1] = _moved(blob, seams, model, cut[k], cut[k + 1], budget)
@@ -128,8 +138,9 @@ class _Piece:
     score: float
 
 
-def _moved(blob: DigitInk, seams: Seams, model: DigitModel, first: _Piece, second: _Piece,
-           budget: _Budget) -> tuple[_Piece, _Piece]:
+def _moved(
+    blob: DigitInk, seams: Seams, model: DigitModel, first: _Piece, second: _Piece, budget: _Budget
+) -> tuple[_Piece, _Piece]:
     """Two neighbouring pieces with the cut between them moved to the nearby column where they read best."""
     tried = []
     for middle in seams.near(first.right):
@@ -144,8 +155,10 @@ def _moved(blob: DigitInk, seams: Seams, model: DigitModel, first: _Piece, secon
     if not totals[best].sum() > first.score + second.score:
         return first, second
     middle, (left, right) = tried[best]
-    return (_Piece(first.left, middle, left, images[2 * best], readings.digits[2 * best], totals[best, 0]),
-            _Piece(middle, second.right, right, images[2 * best + 1], readings.digits[2 * best + 1], totals[best, 1]))
+    return (
+        _Piece(first.left, middle, left, images[2 * best], readings.digits[2 * best], totals[best, 0]),
+        _Piece(middle, second.right, right, images[2 * best + 1], readings.digits[2 * best + 1], totals[best, 1]),
+    )
 
 
 def _scores(readings: Readings) -> np.ndarray:

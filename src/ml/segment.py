@@ -1,4 +1,5 @@
 """Split the ink into digits, left to right, keeping multi-stroke digits whole."""
+
 from dataclasses import dataclass
 
 import cv2
@@ -56,8 +57,9 @@ class DigitInk:
         x0, y0 = self.origin[0] + cols[0], self.origin[1] + rows[0]
         return DigitInk(
             intensity=kept,
-            box=_box(x0 + solid_cols[0], y0 + solid_rows[0], x0 + solid_cols[-1] + 1, y0 + solid_rows[-1] + 1,
-                     self.scale),
+            box=_box(
+                x0 + solid_cols[0], y0 + solid_rows[0], x0 + solid_cols[-1] + 1, y0 + solid_rows[-1] + 1, self.scale
+            ),
             origin=(int(x0), int(y0)),
             scale=self.scale,
         )

@@ -7,6 +7,7 @@ cut is offered in every narrow stretch of the blob (the one crossing least ink t
 are kept is decided by what the classifier reads in the pieces between them (`best_chain`),
 and each cut kept is then moved to the column nearby whose pieces read best (`Seams.near`).
 """
+
 from dataclasses import dataclass
 
 import cv2
@@ -45,8 +46,11 @@ class Seams:
     def __init__(self, intensity: np.ndarray):
         height, width = intensity.shape
         self.height, self.width, self.factor = height, width, min(1.0, SEAM_ROWS / height)
-        small = intensity if self.factor == 1.0 else cv2.resize(
-            intensity, (max(1, round(width * self.factor)), SEAM_ROWS), interpolation=cv2.INTER_AREA)
+        small = (
+            intensity
+            if self.factor == 1.0
+            else cv2.resize(intensity, (max(1, round(width * self.factor)), SEAM_ROWS), interpolation=cv2.INTER_AREA)
+        )
         rows, self.columns = small.shape
         swerve = max(1, round(SWERVE * rows))
         self.offsets = np.arange(-swerve, swerve + 1)
@@ -77,7 +81,9 @@ class Seams:
         """One cut in every stretch CUT_SPACING of the height wide: the one crossing least ink there."""
         spacing = max(1, round(CUT_SPACING * SEAM_ROWS))
         stretches = range(self.edge, self.columns - self.edge, spacing)
-        return [s + int(self.cost[s : min(s + spacing, self.columns - self.edge)].argmin()) for s in stretches][:MAX_CUTS]
+        return [s + int(self.cost[s : min(s + spacing, self.columns - self.edge)].argmin()) for s in stretches][
+            :MAX_CUTS
+        ]
 
     def near(self, middle: int, reach: float = CUT_SPACING) -> list[int]:
         """Every cut within `reach` of the blob's height of the cut at `middle`."""
@@ -100,8 +106,9 @@ class Seams:
                 path[row] = lines[middle, row] + self.offsets[offset]
                 offset += moves[row, middle, offset]
             # Back to the blob's own rows and columns.
-            self._paths[middle] = np.interp(
-                (np.arange(self.height) + 0.5) * self.factor - 0.5, np.arange(rows), path) / self.factor
+            self._paths[middle] = (
+                np.interp((np.arange(self.height) + 0.5) * self.factor - 0.5, np.arange(rows), path) / self.factor
+            )
         return self._paths[middle]
 
 

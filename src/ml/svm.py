@@ -1,4 +1,5 @@
 """An RBF support vector classifier with calibrated probabilities, answering through BLAS."""
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,9 +86,10 @@ class PairwiseSVC(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"PairwiseSVC needs samples of two classes or more; got {len(self.classes_)} class.")
         variance = X.var()
-        self.gamma_ = (1.0 / (X.shape[1] * variance) if variance else 1.0) if self.gamma == "scale" else float(self.gamma)
-        svm = SVC(C=self.C, kernel="rbf", gamma=self.gamma_, cache_size=self.cache_size,
-                  decision_function_shape="ovo")
+        self.gamma_ = (
+            (1.0 / (X.shape[1] * variance) if variance else 1.0) if self.gamma == "scale" else float(self.gamma)
+        )
+        svm = SVC(C=self.C, kernel="rbf", gamma=self.gamma_, cache_size=self.cache_size, decision_function_shape="ovo")
         folds = min(self.calibration_folds, np.bincount(codes).min())
         if folds < 2:
             raise ValueError(f"Every class needs {self.calibration_folds} samples for the calibration folds.")
@@ -99,11 +101,18 @@ class PairwiseSVC(ClassifierMixin, BaseEstimator):
         for (_, held_out), fold_svm in zip(splits, fitted[1:]):
             decision[held_out] = _Machine.of(fold_svm, self.gamma_).one_vs_one(X[held_out])
         machine = _Machine.of(fitted[0], self.gamma_)
-        self.support_vectors_, self.support_norms_, self.dual_coef_ = machine.support_vectors, machine.norms, machine.dual_coef
+        self.support_vectors_, self.support_norms_, self.dual_coef_ = (
+            machine.support_vectors,
+            machine.norms,
+            machine.dual_coef,
+        )
         self.intercept_, self.n_support_, self.pairs_ = machine.intercept, fitted[0].n_support_, machine.pairs
         in_pair = [np.isin(codes, pair) for pair in self.pairs_]
         self.sigmoids_ = np.array(
-            [_platt(decision[rows, k], codes[rows] == pair[0]) for k, (rows, pair) in enumerate(zip(in_pair, self.pairs_))]
+            [
+                _platt(decision[rows, k], codes[rows] == pair[0])
+                for k, (rows, pair) in enumerate(zip(in_pair, self.pairs_))
+            ]
         ).T
         return self
 

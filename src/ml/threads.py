@@ -1,4 +1,5 @@
 """How many threads the engine's native libraries use."""
+
 import cv2
 from threadpoolctl import threadpool_limits
 

@@ -7,6 +7,7 @@ copies of each digit, MNIST digits edited into other countries' styles, digits d
 world's styles, digits cut from touching pairs, and marks that are not digits. Progress goes
 to standard output.
 """
+
 import argparse
 import platform
 import time
@@ -31,12 +32,23 @@ def _parameters(pipeline) -> dict:
 
 def _steps(pipeline) -> list[str]:
     """Each step's name and estimator, functions by name: a repr would carry memory addresses."""
-    return [f"{name}: {getattr(getattr(step, 'func', None), '__name__', type(step).__name__)}"
-            for name, step in pipeline.steps]
+    return [
+        f"{name}: {getattr(getattr(step, 'func', None), '__name__', type(step).__name__)}"
+        for name, step in pipeline.steps
+    ]
 
 
-def train(data_dir: Path, out: Path, augment: int, components: int, limit: int | None, seed: int,
-          download: bool, test_limit: int | None = None, samples: trainingset.Part | None = None) -> dict:
+def train(
+    data_dir: Path,
+    out: Path,
+    augment: int,
+    components: int,
+    limit: int | None,
+    seed: int,
+    download: bool,
+    test_limit: int | None = None,
+    samples: trainingset.Part | None = None,
+) -> dict:
     """Train on MNIST's first `limit` training digits and what `trainingset` makes of them, plus
     `samples` (normalised digits people corrected) if given; write the model and its card to `out`."""
     started = time.perf_counter()
@@ -57,15 +69,19 @@ def train(data_dir: Path, out: Path, augment: int, components: int, limit: int |
     say("fitting deskew -> HOG -> PCA -> SVM, and the SVMs of 3 calibration folds beside it ...")
     pipeline.fit(X.reshape(len(X), -1), y)
     fit_seconds = time.perf_counter() - started
-    say(f"fitted, {len(pipeline[-1].support_vectors_):,} support vectors; "
-        f"evaluating on {len(test_labels):,} MNIST test digits through the whole path ...")
+    say(
+        f"fitted, {len(pipeline[-1].support_vectors_):,} support vectors; "
+        f"evaluating on {len(test_labels):,} MNIST test digits through the whole path ..."
+    )
     unsaved = DigitModel(pipeline=pipeline, card={}, version="unsaved")
     test = scores(read_all(unsaved, [encode_png(i) for i in test_images]), test_labels)
-    say(f"MNIST test accuracy {test['accuracy']:.4%} ({test['answered_no_digit']} answered no digit), "
-        f"ECE {test['expected_calibration_error']:.4f}")
+    say(
+        f"MNIST test accuracy {test['accuracy']:.4%} ({test['answered_no_digit']} answered no digit), "
+        f"ECE {test['expected_calibration_error']:.4f}"
+    )
     card = {
         "name": "Handwritten digits and what is not one: deskew, HOG, PCA and an RBF SVM with pairwise Platt "
-                "probabilities",
+        "probabilities",
         "classes": "0 to 9, 10 for a mark that is not a digit, and 11 for several digits run together",
         "training_data": {
             "dataset": "MNIST",
@@ -74,7 +90,9 @@ def train(data_dir: Path, out: Path, augment: int, components: int, limit: int |
             "distorted_copies_per_digit": augment,
             "synthesised": "from MNIST digits and from pen trajectories, by src/ml/trainingset.py",
             "parts": {part.name: int(len(part.labels)) for part in parts},
-            "digits_in_other_styles": int(sum(len(p.labels) for p in parts if p.name.startswith(("MNIST edited", "digits drawn")))),
+            "digits_in_other_styles": int(
+                sum(len(p.labels) for p in parts if p.name.startswith(("MNIST edited", "digits drawn")))
+            ),
             "marks_that_are_not_digits": int(sum(len(p.labels) for p in parts if p.name.startswith("not a digit"))),
             "drawn_styles": list(handwriting.DIGIT_STYLES),
             "marks_not_digits": list(marks.NON_DIGIT_MARKS),
@@ -121,8 +139,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--download", action="store_true", help="fetch missing MNIST files, then verify them")
     args = parser.parse_args(argv)
-    train(args.data_dir, args.out, args.augment, args.components, args.limit, args.seed, args.download,
-          args.test_limit)
+    train(args.data_dir, args.out, args.augment, args.components, args.limit, args.seed, args.download, args.test_limit)
 
 
 if __name__ == "__main__":

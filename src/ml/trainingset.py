@@ -17,6 +17,7 @@ Every sample is a normalised 28x28 digit, made by the same code that normalises 
 Each part is made in chunks on every core, each chunk with a seed of its own, so the set does
 not depend on how many cores make it.
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,8 +37,17 @@ from .types import Box
 CHUNKS = 8
 SAMPLE_COPIES = 8
 """Distorted copies of each sample people corrected."""
-STYLES_MNIST_LACKS = {"0 crossed", "1 continental", "2 with a loop", "3 flat-topped", "4 closed", "4 open",
-                      "7 crossed", "7 hooked", "9 curled"}
+STYLES_MNIST_LACKS = {
+    "0 crossed",
+    "1 continental",
+    "2 with a loop",
+    "3 flat-topped",
+    "4 closed",
+    "4 open",
+    "7 crossed",
+    "7 hooked",
+    "9 curled",
+}
 
 
 @dataclass(frozen=True)
@@ -71,8 +81,14 @@ def normalise_whole(image: np.ndarray) -> np.ndarray:
     return normalise_digit(find_ink(image).intensity())
 
 
-def build(images: np.ndarray, labels: np.ndarray, augment: int, seed: int,
-          say: Callable[[str], None] = print, samples: Part | None = None) -> list[Part]:
+def build(
+    images: np.ndarray,
+    labels: np.ndarray,
+    augment: int,
+    seed: int,
+    say: Callable[[str], None] = print,
+    samples: Part | None = None,
+) -> list[Part]:
     """Every part of the training set, from MNIST training digits and labels, and from `samples`
     (normalised digits people corrected) if given."""
     sizes = Sizes(mnist=len(images))
@@ -81,21 +97,35 @@ def build(images: np.ndarray, labels: np.ndarray, augment: int, seed: int,
     ]
     if augment:
         copies = _chunked(_distorted, images, augment, seed=seed)
-        parts.append(Part(f"MNIST, {augment} distorted copies", copies,
-                          np.concatenate([np.tile(c, augment) for c in np.array_split(labels, CHUNKS)])))
+        parts.append(
+            Part(
+                f"MNIST, {augment} distorted copies",
+                copies,
+                np.concatenate([np.tile(c, augment) for c in np.array_split(labels, CHUNKS)]),
+            )
+        )
     say(f"normalised {len(images):,} MNIST digits and {augment} distorted copies of each")
     edited = np.isin(labels, list(handwriting.MNIST_EDITS))
     edited &= (labels != 0) | (np.arange(len(labels)) % 2 == 0)
     edited_labels = labels[edited]
-    parts.append(Part("MNIST edited (flagged 1s, barred 7s, slashed 0s), each also distorted",
-                      _chunked(_edited, images[edited], edited_labels, seed=seed + 1),
-                      np.concatenate([np.tile(c, 2) for c in np.array_split(edited_labels, CHUNKS)])))
+    parts.append(
+        Part(
+            "MNIST edited (flagged 1s, barred 7s, slashed 0s), each also distorted",
+            _chunked(_edited, images[edited], edited_labels, seed=seed + 1),
+            np.concatenate([np.tile(c, 2) for c in np.array_split(edited_labels, CHUNKS)]),
+        )
+    )
     say(f"edited {len(edited_labels):,} MNIST digits into other styles")
     styles = [name for name in handwriting.DIGIT_STYLES for _ in range(2 if name in STYLES_MNIST_LACKS else 1)]
     per_style = sizes.scaled(sizes.drawn_per_style)
     drawn_styles = np.repeat(styles, per_style)
-    parts.append(Part("digits drawn in the world's styles", _chunked(_drawn, drawn_styles, seed=seed + 2),
-                      np.array([handwriting.DIGIT_STYLES[s][0] for s in drawn_styles])))
+    parts.append(
+        Part(
+            "digits drawn in the world's styles",
+            _chunked(_drawn, drawn_styles, seed=seed + 2),
+            np.array([handwriting.DIGIT_STYLES[s][0] for s in drawn_styles]),
+        )
+    )
     say(f"drew {len(drawn_styles):,} digits in {len(handwriting.DIGIT_STYLES)} styles")
     rng = np.random.default_rng(seed + 3)
     numbers = rng.integers(0, len(images), (sizes.scaled(sizes.touching), 4))
@@ -126,9 +156,11 @@ def _with_copies(samples: Part, copies: int, seed: int) -> Part:
     """Samples and distorted copies of them: a few dozen corrections among hundreds of thousands of
     digits weigh too little on their own to move the SVM's boundaries."""
     distorted = _distorted(samples.images, copies, seed) if copies else np.zeros((0, 28, 28), np.uint8)
-    return Part(f"{samples.name}, each also in {copies} distorted copies",
-                np.concatenate([samples.images, distorted]),
-                np.concatenate([samples.labels, np.tile(samples.labels, copies)]).astype(int))
+    return Part(
+        f"{samples.name}, each also in {copies} distorted copies",
+        np.concatenate([samples.images, distorted]),
+        np.concatenate([samples.labels, np.tile(samples.labels, copies)]).astype(int),
+    )
 
 
 def _chunked(function, items: np.ndarray, *args, seed: int | None = None) -> np.ndarray:
@@ -151,8 +183,9 @@ def _distorted(images: np.ndarray, copies: int, seed: int) -> np.ndarray:
 
 def _edited(images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    edited = np.stack([normalise_whole(handwriting.MNIST_EDITS[int(label)](image, rng))
-                       for image, label in zip(images, labels)])
+    edited = np.stack(
+        [normalise_whole(handwriting.MNIST_EDITS[int(label)](image, rng)) for image, label in zip(images, labels)]
+    )
     return np.concatenate([edited, np.stack([normalise_whole(distort(image, rng)) for image in edited])])
 
 
@@ -174,8 +207,9 @@ def _marks(kinds: np.ndarray, seed: int) -> np.ndarray:
 def _writing(rng: np.random.Generator, letters: int) -> np.ndarray:
     message = "".join(rng.choice(list(marks.LETTERS_UNLIKE_DIGITS), letters))
     font = str(rng.choice(list(marks.HERSHEY_FONTS)))
-    return marks.text(message, font, rng, height=int(rng.integers(24, 100)), pen=rng.uniform(0.04, 0.14),
-                            italic=rng.random() < 0.3)
+    return marks.text(
+        message, font, rng, height=int(rng.integers(24, 100)), pen=rng.uniform(0.04, 0.14), italic=rng.random() < 0.3
+    )
 
 
 def _letters(indices: np.ndarray, seed: int) -> np.ndarray:
@@ -194,7 +228,9 @@ def _pieces(image: np.ndarray, most: int) -> list[np.ndarray]:
 
 def _words(indices: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    pieces = [p for _ in indices for p in _pieces(np.rint(255 * _writing(rng, int(rng.integers(2, 6)))).astype(np.uint8), 3)]
+    pieces = [
+        p for _ in indices for p in _pieces(np.rint(255 * _writing(rng, int(rng.integers(2, 6)))).astype(np.uint8), 3)
+    ]
     return np.stack(pieces) if pieces else np.zeros((0, 28, 28), np.uint8)
 
 
@@ -261,7 +297,8 @@ def _separating(seams: Seams, middles, left_ink: np.ndarray, right_ink: np.ndarr
     """Of the cuts at `middles`, the one that best puts one digit's ink on its left and the next
     digit's on its right, if it leaves at least 80% of their ink on their own sides."""
     total = left_ink.sum() + right_ink.sum()
-    shares = {m: (left_ink[side].sum() + right_ink[~side].sum()) / total
-              for m in middles for side in [seams.left_of(m)]}
+    shares = {
+        m: (left_ink[side].sum() + right_ink[~side].sum()) / total for m in middles for side in [seams.left_of(m)]
+    }
     best = max(shares, key=shares.get, default=None)
     return best if best is not None and shares[best] >= 0.8 else None

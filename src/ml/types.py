@@ -1,4 +1,5 @@
 """What the engine returns: the digits found in an image, left to right."""
+
 from dataclasses import dataclass
 
 import numpy as np

@@ -1,6 +1,7 @@
 """Canvas images the API tests send, and the real PostgreSQL (127.0.0.1:5432, database `test`) and
 Redis (127.0.0.1:6379) the storage, cache and rate-limit tests use: each test has a schema and a
 key prefix of its own, removed afterwards."""
+
 import uuid
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from src import storage
 from benchmarks.uploads import b64, written
+from src import storage
 from tests.conftest import unavailable
 
 POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
@@ -32,8 +33,16 @@ def small_model(tmp_path_factory, mnist_dir) -> Path:
     from src.ml import train
 
     path = tmp_path_factory.mktemp("model") / "digits-svm.joblib"
-    train.train(mnist_dir, path, augment=SMALL_MODEL["augment"], components=100, limit=SMALL_MODEL["limit"], seed=0,
-                download=False, test_limit=SMALL_MODEL["test_limit"])
+    train.train(
+        mnist_dir,
+        path,
+        augment=SMALL_MODEL["augment"],
+        components=100,
+        limit=SMALL_MODEL["limit"],
+        seed=0,
+        download=False,
+        test_limit=SMALL_MODEL["test_limit"],
+    )
     return path
 
 

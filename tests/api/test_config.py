@@ -1,10 +1,11 @@
 """Settings: defaults, then the environment, then instance/config.py, then a test's mapping; and the secret key."""
+
 import pytest
 
+from benchmarks.uploads import b64
 from src import create_app
 from src.config import sqlalchemy_uri
 from src.ml import DEFAULT_MAX_PIXELS, DEFAULT_MODEL_PATH
-from benchmarks.uploads import b64
 
 
 @pytest.fixture
@@ -140,7 +141,9 @@ def test_an_admin_token_shorter_than_16_characters_is_refused(instance, monkeypa
     [("false", None, False), ("true", None, True), ("false", "https", True)],
     ids=["http", "SESSION_COOKIE_SECURE", "https behind a proxy"],
 )
-def test_the_session_cookie_is_secure_when_set_or_served_over_https(make_app, monkeypatch, seven, setting, forwarded_proto, secure):
+def test_the_session_cookie_is_secure_when_set_or_served_over_https(
+    make_app, monkeypatch, seven, setting, forwarded_proto, secure
+):
     monkeypatch.setenv("SESSION_COOKIE_SECURE", setting)
     app = make_app(TRUSTED_PROXIES=1)
     headers = {"X-Forwarded-Proto": forwarded_proto} if forwarded_proto else {}

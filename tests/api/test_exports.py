@@ -1,4 +1,5 @@
 """The stored digits exported as a dataset, and the statistics of what was read and corrected."""
+
 import csv
 import io
 import struct
@@ -90,8 +91,20 @@ def test_stats_of_an_empty_store(client):
 
 def store_rows(app, rows: list[dict]) -> None:
     """Rows written straight to the table, as an older version or another program may have left them."""
-    digit = {"digit": 0, "confidence": 1.0, "probabilities": [1.0] + [0.0] * 9, "box": {"x": 0, "y": 0, "width": 1, "height": 1}}
-    defaults = {"image": b"", "content_type": "image/png", "sha256": "0" * 64, "digits": [digit], "model_version": "m", "source": "api"}
+    digit = {
+        "digit": 0,
+        "confidence": 1.0,
+        "probabilities": [1.0] + [0.0] * 9,
+        "box": {"x": 0, "y": 0, "width": 1, "height": 1},
+    }
+    defaults = {
+        "image": b"",
+        "content_type": "image/png",
+        "sha256": "0" * 64,
+        "digits": [digit],
+        "model_version": "m",
+        "source": "api",
+    }
     with app.app_context():
         db.session.execute(insert(Prediction), [{**defaults, "public_id": new_public_id(), **row} for row in rows])
         db.session.commit()
@@ -99,14 +112,17 @@ def store_rows(app, rows: list[dict]) -> None:
 
 def test_stats_and_exports_survive_any_stored_reading_or_label(app, client, three):
     four = bytes(4 * 784)
-    store_rows(app, [
-        {"number": "2024", "inputs": four, "label": "202\n"},
-        {"number": "2024", "inputs": four, "label": "abcd"},
-        {"number": "2024", "inputs": four, "label": "7"},
-        {"number": "x", "inputs": bytes(784), "label": None},
-        {"number": "", "inputs": b"", "label": ""},
-        {"number": "77", "inputs": bytes(784), "label": None},
-    ])
+    store_rows(
+        app,
+        [
+            {"number": "2024", "inputs": four, "label": "202\n"},
+            {"number": "2024", "inputs": four, "label": "abcd"},
+            {"number": "2024", "inputs": four, "label": "7"},
+            {"number": "x", "inputs": bytes(784), "label": None},
+            {"number": "", "inputs": b"", "label": ""},
+            {"number": "77", "inputs": bytes(784), "label": None},
+        ],
+    )
 
     stats = client.get("/api/stats")
     # Each streamed answer read before the next request, as a client does.
@@ -119,7 +135,7 @@ def test_stats_and_exports_survive_any_stored_reading_or_label(app, client, thre
     # Stats count every reading of digits; exports, those with one input per digit. Bad labels are no corrections.
     assert (stats.json["predictions"], stats.json["corrections"]) == (7, 0)
     rows = list(csv.reader(io.StringIO(csv_export.get_data(as_text=True))))[1:]
-    assert [row[0] for row in rows] == list("7" "2024" "3" "2024" "2024" "2024")
+    assert [row[0] for row in rows] == list("720243202420242024")
     archive = zipfile.ZipFile(io.BytesIO(idx_export.data))
     assert archive.read("digits-labels-idx1-ubyte")[8:] == bytes([7, 2, 0, 2, 4, 3, *[2, 0, 2, 4] * 3])
 

@@ -1,6 +1,7 @@
 """Bad input, generated: schemathesis against the live service (on PostgreSQL and Redis) from its
 OpenAPI document, and hypothesis on the image decoder and on the bytes a client may send as an image.
 Bounded here; `python -m benchmarks.load --scenario fuzz` runs longer."""
+
 from datetime import timedelta
 
 import numpy as np
@@ -10,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from benchmarks.uploads import any_upload, encoded
 from src import storage
 from src.api.openapi import DOCUMENT
 from src.ml import ImageError, decode_image
-from benchmarks.uploads import any_upload, encoded
 from tests.conftest import ADMIN_TOKEN, DocumentedClient, model_path, serving
 
 # Hundreds of generated requests.

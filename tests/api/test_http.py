@@ -1,5 +1,6 @@
 """The service over real HTTP: a server on a free port, the README's curl examples run as written,
 eight concurrent writers, malformed and oversized bodies, and `run.py` started as its own process."""
+
 import json
 import os
 import re
@@ -16,8 +17,8 @@ import requests
 
 from benchmarks.clients import send_raw
 from benchmarks.corpus import hostile_requests
-from src.api.openapi import DOCUMENT
 from benchmarks.uploads import b64, written
+from src.api.openapi import DOCUMENT
 from tests.conftest import ADMIN_TOKEN, ROOT, model_path, serving
 
 README_URL = "http://127.0.0.1:5000"
@@ -63,7 +64,11 @@ def run_readme_curl_examples(app, tmp_path) -> list[tuple[str, str, object]]:
                 environment["ID"] = answers[0][2]["id"]  # as the README says: the first answer's
             run = subprocess.run(
                 ["bash", "-c", command.replace(README_URL, base_url)],
-                cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60,
+                cwd=tmp_path,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
             assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
             body, status_line = run.stdout.rsplit("\n", 1)
@@ -182,12 +187,20 @@ def free_port() -> int:
 
 
 def run_py_process(instance: Path, port: int, **environment) -> subprocess.Popen:
-    env = {**os.environ, "INSTANCE_PATH": str(instance), "MODEL_PATH": str(model_path()),
-           "MODEL_DIR": str(instance / "models"), **environment}
+    env = {
+        **os.environ,
+        "INSTANCE_PATH": str(instance),
+        "MODEL_PATH": str(model_path()),
+        "MODEL_DIR": str(instance / "models"),
+        **environment,
+    }
     env.pop("ADMIN_TOKEN", None)
     return subprocess.Popen(
         [sys.executable, "run.py", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -234,7 +247,9 @@ def test_run_py_clears_stored_predictions_once_per_start_if_configured(tmp_path,
     assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("what, request_bytes, status", hostile_requests(), ids=[case[0] for case in hostile_requests()])
+@pytest.mark.parametrize(
+    "what, request_bytes, status", hostile_requests(), ids=[case[0] for case in hostile_requests()]
+)
 def test_a_malformed_deep_or_oversized_body_is_a_4xx_problem_over_http(live_server, what, request_bytes, status):
     answer_status, headers, body = send_raw(live_server, request_bytes)
 

@@ -1,12 +1,13 @@
 """Storage has limits: what one client address may store in an hour, how long predictions are kept and
 how many, without a cron job; and, behind a proxy, the client's own address counts."""
+
 from datetime import timedelta
 
 import pytest
 
 from benchmarks.corpus import padded_png
-from src import storage
 from benchmarks.uploads import b64, written
+from src import storage
 from tests.api.test_exports import store_rows
 from tests.conftest import ADMIN_TOKEN
 
@@ -18,7 +19,9 @@ def from_address(address: str) -> dict:
 
 
 def stored_numbers(app) -> list[str]:
-    return [item["number"] for item in app.test_client().get("/api/predictions?per_page=100", headers=ADMIN).json["items"]]
+    return [
+        item["number"] for item in app.test_client().get("/api/predictions?per_page=100", headers=ADMIN).json["items"]
+    ]
 
 
 def test_a_client_past_its_hourly_quota_of_predictions_gets_a_429_problem(make_app, seven):

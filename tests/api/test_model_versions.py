@@ -1,6 +1,7 @@
 """Model versions served without downtime: gunicorn's worker processes on PostgreSQL switch to the version
 put in use, and back, within seconds, under load, without a failed request; the folder of versions
 without PostgreSQL; and the versions `/api/model` lists."""
+
 import json
 import threading
 import time
@@ -8,11 +9,11 @@ import time
 import pytest
 import requests
 
+from benchmarks.uploads import b64, written
 from src import versions
 from src.ml import load_model
-from benchmarks.uploads import b64, written
-from tests.api.test_production import environment, gunicorn
 from tests.api.conftest import schema_url
+from tests.api.test_production import environment, gunicorn
 
 # Starts gunicorn and loads model versions under load.
 pytestmark = pytest.mark.slow
@@ -44,7 +45,9 @@ class Load:
         while not self.stop.is_set():
             for image in images:
                 try:
-                    response = session.post(f"{self.base_url}/api/predict", json={"image": image, "save": False}, timeout=30)
+                    response = session.post(
+                        f"{self.base_url}/api/predict", json={"image": image, "save": False}, timeout=30
+                    )
                     answer = (time.monotonic(), response.status_code, response.json().get("model"))
                 except requests.RequestException as error:
                     answer = (time.monotonic(), 0, repr(error))
@@ -70,8 +73,13 @@ def test_gunicorn_workers_on_postgresql_switch_versions_under_load_without_a_fai
     app = make_app(**postgres_settings)
     base = app.extensions["digit_model"].version
     retrained = keep_version(app, small_model)
-    env = environment(tmp_path, DATABASE_URL=schema_url(postgres_schema), WEB_CONCURRENCY="2",
-                      RATELIMIT_ENABLED="false", **redis_settings)
+    env = environment(
+        tmp_path,
+        DATABASE_URL=schema_url(postgres_schema),
+        WEB_CONCURRENCY="2",
+        RATELIMIT_ENABLED="false",
+        **redis_settings,
+    )
 
     with gunicorn(env, tmp_path / "gunicorn.log") as (master, base_url), Load(base_url) as load:
         time.sleep(2)
@@ -94,7 +102,8 @@ def test_gunicorn_workers_on_postgresql_switch_versions_under_load_without_a_fai
     assert len(load.between(switched + SWITCH_SECONDS, rolled_back)) > CLIENTS
     assert card["version"] == base
     assert [(v["version"], v["promoted"], v["in_use"]) for v in card["versions"]] == [
-        (base, True, True), (retrained, True, False)
+        (base, True, True),
+        (retrained, True, False),
     ], "a version chosen with `flask model use` counts as promoted"
 
 
@@ -110,7 +119,8 @@ def test_versions_without_postgresql_are_files_in_model_dir_and_survive_a_new_ap
     assert answer.json["model"] == retrained
     assert (tmp_path / "models" / "in-use").read_text() == retrained
     assert sorted(path.name for path in (tmp_path / "models" / "versions").iterdir()) == [
-        f"{retrained}.joblib", f"{retrained}.json"
+        f"{retrained}.joblib",
+        f"{retrained}.json",
     ]
     assert load_model(small_model).version == retrained
 

@@ -2,6 +2,7 @@
 and Redis, started by serve.py. Slow clients do not reach gunicorn's workers; nginx refuses what is too
 large or malformed with problem documents; every answer, nginx's and gunicorn's own included, carries the
 security headers."""
+
 import json
 import os
 import re
@@ -16,12 +17,12 @@ import pytest
 import requests
 
 import serve
+from benchmarks.clients import send_raw, slow_clients
 from benchmarks.corpus import hostile_requests
+from benchmarks.uploads import b64, written
 from src.config import ENVIRONMENT
 from src.security import HEADERS
 from tests.api.conftest import POSTGRES_URL, REDIS_URL, schema_url
-from benchmarks.uploads import b64, written
-from benchmarks.clients import send_raw, slow_clients
 from tests.conftest import model_path, unavailable
 
 # Starts nginx and gunicorn.
@@ -61,7 +62,9 @@ def stack(tmp_path_factory):
     nginx_prefix = tempfile.TemporaryDirectory(prefix="digits-nginx-")
     Path(nginx_prefix.name).chmod(0o755)
     try:
-        with serve.production_stack(environ, port=serve.free_port(), prefix=Path(nginx_prefix.name), output=log) as running:
+        with serve.production_stack(
+            environ, port=serve.free_port(), prefix=Path(nginx_prefix.name), output=log
+        ) as running:
             yield running[0]
     finally:
         log.close()
@@ -98,8 +101,12 @@ def test_nginx_serves_the_page_its_files_and_the_api_with_each_security_header_o
             assert response.raw.headers.getlist(name) == [value], (response.url, name)
 
 
-@pytest.mark.parametrize("what, request_bytes, status", hostile_requests(), ids=[case[0] for case in hostile_requests()])
-def test_nginx_answers_malformed_or_oversized_requests_with_problems_and_the_security_headers(stack, what, request_bytes, status):
+@pytest.mark.parametrize(
+    "what, request_bytes, status", hostile_requests(), ids=[case[0] for case in hostile_requests()]
+)
+def test_nginx_answers_malformed_or_oversized_requests_with_problems_and_the_security_headers(
+    stack, what, request_bytes, status
+):
     answer_status, headers, body = send_raw(stack, request_bytes)
 
     assert answer_status == status, body[:300]
@@ -110,7 +117,9 @@ def test_nginx_answers_malformed_or_oversized_requests_with_problems_and_the_sec
 
 def test_gunicorns_own_error_page_carries_the_security_headers_through_nginx(stack):
     # A request line nginx accepts (8 KB) and gunicorn refuses (4 KB): gunicorn answers it itself.
-    status, headers, _ = send_raw(stack, b"GET /api/health?" + b"x" * 5000 + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    status, headers, _ = send_raw(
+        stack, b"GET /api/health?" + b"x" * 5000 + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
 
     assert status in (400, 414)
     assert {name: headers.get(name.lower()) for name in HEADERS} == HEADERS
@@ -141,7 +150,9 @@ def test_the_nginx_configuration_is_filled_in_and_valid_wherever_it_is_used(tmp_
     if not os.access(serve.nginx_executable(), os.X_OK):
         unavailable("Debian's nginx is not installed (apt-get install nginx)")
     if where == "serve.py":
-        text = serve.nginx_config(listen="127.0.0.1:8080", upstream="127.0.0.1:8000", static_root=tmp_path, max_body=10485760)
+        text = serve.nginx_config(
+            listen="127.0.0.1:8080", upstream="127.0.0.1:8000", static_root=tmp_path, max_body=10485760
+        )
     else:
         # The container's upstream is a name only its network resolves.
         text = dockerfile_config().replace("server web:8000;", "server 127.0.0.1:8000;")
@@ -150,7 +161,9 @@ def test_the_nginx_configuration_is_filled_in_and_valid_wherever_it_is_used(tmp_
 
     check = subprocess.run(
         [serve.nginx_executable(), "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert "${" not in text

@@ -1,14 +1,15 @@
 """POST /api/predict: the three ways to send an image, what is stored, the cache, and each way a request fails."""
+
 import dataclasses
 import io
 
 import pytest
 from sqlalchemy import func, select
 
+from benchmarks.uploads import b64, written
 from src import predictions
 from src.ml import recognise
 from src.storage import Prediction, db
-from benchmarks.uploads import b64, written
 
 
 def stored_count(app) -> int:

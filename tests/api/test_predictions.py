@@ -1,6 +1,7 @@
 """Stored predictions over the API: listing, one prediction and its images, corrections, deletion,
 and who may read them (the exports are in test_exports.py, what is kept of an upload in
 test_stored_images.py)."""
+
 import io
 import re
 from datetime import datetime

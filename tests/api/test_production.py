@@ -1,6 +1,7 @@
 """The production entry point as it is run: `gunicorn` in the repository root, with four workers on
 PostgreSQL and Redis; the database prepared once per start, a killed worker replaced without losing
 anything, rates limited, and the settings it refuses to serve with. Also gunicorn's hooks called directly."""
+
 import importlib.util
 import os
 import signal
@@ -14,16 +15,16 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from benchmarks.clients import send_raw
 from benchmarks.corpus import hostile_requests
+from benchmarks.faults import Outage
+from benchmarks.uploads import b64, written
 from serve import stop
 from src.config import ENVIRONMENT
 from src.ml import threads
 from tests.api.conftest import schema_url
-from benchmarks.faults import Outage
-from benchmarks.uploads import b64, written
-from benchmarks.clients import send_raw
-from tests.api.test_http import free_port
 from tests.api.test_exports import store_rows
+from tests.api.test_http import free_port
 from tests.conftest import ADMIN_TOKEN, ROOT, model_path
 
 # Starts gunicorn, often several times.
@@ -87,8 +88,13 @@ def test_four_workers_on_postgresql_and_redis_clear_once_and_survive_a_killed_wo
 ):
     make_app(**postgres_settings).test_client().post("/api/predict", json={"image": b64(seven)})
     env = environment(
-        tmp_path, DATABASE_URL=schema_url(postgres_schema), WEB_CONCURRENCY="4", CLEAR_PREDICTIONS_ON_START="true",
-        RATELIMIT_DEFAULT="10 per minute", ADMIN_TOKEN=ADMIN_TOKEN, **redis_settings,
+        tmp_path,
+        DATABASE_URL=schema_url(postgres_schema),
+        WEB_CONCURRENCY="4",
+        CLEAR_PREDICTIONS_ON_START="true",
+        RATELIMIT_DEFAULT="10 per minute",
+        ADMIN_TOKEN=ADMIN_TOKEN,
+        **redis_settings,
     )
     everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     images = [written(digit) for digit in "234568"]
@@ -186,13 +192,20 @@ def test_an_export_longer_than_the_workers_timeout_fails_visibly_and_the_worker_
     (tmp_path / "instance").mkdir()
     store_rows(make_app(DATABASE_URL=database), [{"number": "2024", "inputs": bytes(4 * 784)}] * 25_000)
     env = environment(
-        tmp_path, DATABASE_URL=database, RATELIMIT_ENABLED="false", WEB_CONCURRENCY="1",
-        CLEAR_PREDICTIONS_ON_START="false", EXPORT_TIMEOUT="0", GUNICORN_CMD_ARGS="--timeout 3",
+        tmp_path,
+        DATABASE_URL=database,
+        RATELIMIT_ENABLED="false",
+        WEB_CONCURRENCY="1",
+        CLEAR_PREDICTIONS_ON_START="false",
+        EXPORT_TIMEOUT="0",
+        GUNICORN_CMD_ARGS="--timeout 3",
     )
     log = tmp_path / "gunicorn.log"
 
     with gunicorn(env, log) as (master, base_url):
-        workers = wait_for(lambda: set(Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()), "a worker")
+        workers = wait_for(
+            lambda: set(Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()), "a worker"
+        )
         export = requests.get(f"{base_url}/api/predictions/export?format=csv", stream=True, timeout=30)
         with pytest.raises(requests.exceptions.ChunkedEncodingError):
             b"".join(export.iter_content(65536))
@@ -228,8 +241,12 @@ def test_gunicorn_started_while_postgresql_is_down_answers_503_then_prepares_it_
     postgres = Outage(5432)
     postgres.down()
     env = environment(
-        tmp_path, DATABASE_URL=schema_url(postgres_schema, f"127.0.0.1:{postgres.port}"),
-        RATELIMIT_ENABLED="false", WEB_CONCURRENCY="2", CLEAR_PREDICTIONS_ON_START="true", ADMIN_TOKEN=ADMIN_TOKEN,
+        tmp_path,
+        DATABASE_URL=schema_url(postgres_schema, f"127.0.0.1:{postgres.port}"),
+        RATELIMIT_ENABLED="false",
+        WEB_CONCURRENCY="2",
+        CLEAR_PREDICTIONS_ON_START="true",
+        ADMIN_TOKEN=ADMIN_TOKEN,
     )
     everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     log = tmp_path / "gunicorn.log"

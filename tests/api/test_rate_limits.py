@@ -1,12 +1,13 @@
 """Per-client rate limits: off for the local service, on in production, counted in Redis so that every
 process of the service shares them, answered with a 429 problem and Retry-After; and what happens
 while Redis is down."""
+
 import logging
 
 import pytest
 
-from src import create_app
 from benchmarks.faults import Outage
+from src import create_app
 from tests.conftest import model_path
 
 LIMITED = {"RATELIMIT_ENABLED": True, "RATELIMIT_DEFAULT": "3 per minute"}

@@ -4,6 +4,7 @@ service serves the version promoted or chosen with `flask model use`, naming it 
 
 The model in use is one trained here on a small part of MNIST, so that a candidate trained the same way
 plus the samples is comparable with it, whatever model the repository ships."""
+
 import os
 import subprocess
 import sys
@@ -13,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from benchmarks.uploads import b64, written
 from src.ml import load_model
 from tests.api.conftest import SMALL_MODEL
-from benchmarks.uploads import b64, written
 from tests.api.test_http import run_py
 from tests.conftest import ADMIN_TOKEN, ROOT
 
@@ -23,7 +24,11 @@ from tests.conftest import ADMIN_TOKEN, ROOT
 pytestmark = pytest.mark.slow
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-TRAIN_LIMIT, AUGMENT, TEST_LIMIT = str(SMALL_MODEL["limit"]), str(SMALL_MODEL["augment"]), str(SMALL_MODEL["test_limit"])
+TRAIN_LIMIT, AUGMENT, TEST_LIMIT = (
+    str(SMALL_MODEL["limit"]),
+    str(SMALL_MODEL["augment"]),
+    str(SMALL_MODEL["test_limit"]),
+)
 # Three writers, each writing numbers and giving the true digits.
 WRITINGS = {"ana": ["17", "4", "90"], "bo": ["71", "9", "24"], "chen": ["1", "74", "59"]}
 
@@ -39,14 +44,38 @@ def instance(tmp_path, no_service_environment) -> Path:
 
 def flask(instance: Path, model: Path, *args: str) -> subprocess.CompletedProcess:
     """`flask --app src ...` run as an operator would, on the service's instance folder."""
-    env = {**os.environ, "INSTANCE_PATH": str(instance), "MODEL_PATH": str(model), "MODEL_DIR": str(instance / "models")}
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "src", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "INSTANCE_PATH": str(instance),
+        "MODEL_PATH": str(model),
+        "MODEL_DIR": str(instance / "models"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "src", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
-def retrain(instance: Path, model: Path, mnist_dir: Path, train_limit: str = TRAIN_LIMIT) -> subprocess.CompletedProcess:
-    return flask(instance, model, "retrain", "--train-limit", train_limit, "--augment", AUGMENT,
-                 "--test-limit", TEST_LIMIT, "--data-dir", str(mnist_dir))
+def retrain(
+    instance: Path, model: Path, mnist_dir: Path, train_limit: str = TRAIN_LIMIT
+) -> subprocess.CompletedProcess:
+    return flask(
+        instance,
+        model,
+        "retrain",
+        "--train-limit",
+        train_limit,
+        "--augment",
+        AUGMENT,
+        "--test-limit",
+        TEST_LIMIT,
+        "--data-dir",
+        str(mnist_dir),
+    )
 
 
 def run(instance: Path, model: Path):
@@ -76,7 +105,9 @@ def correct_as_writers(base_url: str) -> int:
     for numbers in WRITINGS.values():
         writer = requests.Session()
         for number in numbers:
-            read = writer.post(f"{base_url}/api/predict", json={"image": b64(written(number, size=(200 * len(number), 280)))})
+            read = writer.post(
+                f"{base_url}/api/predict", json={"image": b64(written(number, size=(200 * len(number), 280)))}
+            )
             assert read.status_code == 201, read.text
             assert len(read.json()["number"]) == len(number), "each number is written so that its digits are found"
             labelled = writer.patch(f"{base_url}/api/predictions/{read.json()['id']}", json={"label": number})

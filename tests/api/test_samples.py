@@ -1,5 +1,6 @@
 """Corrections as training data: each corrected digit kept as a sample, changed with its correction,
 kept when the predictions are cleared; listed and exported for the admin only."""
+
 import csv
 import io
 import struct
@@ -10,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from benchmarks.uploads import b64, written
 from src import storage
 from src.storage import Sample, db
-from benchmarks.uploads import b64, written
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -1,5 +1,6 @@
 """Security headers on every kind of response: the page, static files, API answers, images, problem
 documents (including a 500 and a 429), and errors outside the API."""
+
 import pytest
 
 from benchmarks.uploads import b64

@@ -1,13 +1,14 @@
 """What the service says about itself (model card, health, OpenAPI document) and how it fails."""
+
 import json
 import re
 
 import pytest
 from openapi_spec_validator import validate
 
+from benchmarks.uploads import b64
 from src import create_app
 from src.api.openapi import DOCUMENT
-from benchmarks.uploads import b64
 from tests.conftest import ADMIN_TOKEN, DocumentedClient, model_path
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -19,7 +20,9 @@ def test_the_model_card_is_the_one_beside_the_model_file(app, client):
     card = json.loads(model_path().with_suffix(".json").read_text())
     assert {name: value for name, value in response.json.items() if name != "versions"} == card
     assert response.json["version"] == app.extensions["digit_model"].version
-    assert [(v["version"], v["promoted"], v["in_use"]) for v in response.json["versions"]] == [(card["version"], True, True)]
+    assert [(v["version"], v["promoted"], v["in_use"]) for v in response.json["versions"]] == [
+        (card["version"], True, True)
+    ]
 
 
 def test_health_reports_the_database_the_cache_and_the_model_to_the_admin(app, client):
@@ -37,7 +40,13 @@ def test_health_reports_the_database_the_cache_and_the_model_to_the_admin(app, c
 def test_health_is_503_when_the_database_is_down(no_service_environment):
     unreachable = "postgresql://127.0.0.1:1/none"
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "MODEL_PATH": model_path(), "DATABASE_URL": unreachable, "ADMIN_TOKEN": ADMIN_TOKEN}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "MODEL_PATH": model_path(),
+            "DATABASE_URL": unreachable,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+        }
     )
     app.test_client_class = DocumentedClient
 

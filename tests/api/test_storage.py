@@ -2,6 +2,7 @@
 PostgreSQL (127.0.0.1:5432, database `test`), with the cache shared through Redis (127.0.0.1:6379) as
 JSON; tables created by several processes at once or by an earlier version, and PostgreSQL or Redis
 going away, hanging and coming back."""
+
 import csv
 import hashlib
 import io
@@ -20,12 +21,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import Column, MetaData, Table, inspect, text
 from sqlalchemy.exc import DisconnectionError
 
+from benchmarks.faults import Outage
+from benchmarks.uploads import b64, written
 from src import storage
 from src.predictions import CacheInUse
 from src.storage import Prediction, db
 from tests.api.conftest import POSTGRES_URL, REDIS_URL, schema_url
-from benchmarks.faults import Outage
-from benchmarks.uploads import b64, written
 from tests.conftest import ADMIN_TOKEN, serving
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -95,7 +96,9 @@ def test_the_storage_cycle(database, seven, number_2024):
 def test_an_id_that_is_not_one_of_the_services_is_404_not_a_database_error(database, method, prediction_id):
     _, app = database
 
-    response = app.test_client().open(f"/api/predictions/{prediction_id}", method=method, json={"label": "7"}, headers=ADMIN)
+    response = app.test_client().open(
+        f"/api/predictions/{prediction_id}", method=method, json={"label": "7"}, headers=ADMIN
+    )
 
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
@@ -117,6 +120,7 @@ def test_eight_concurrent_writers_on_postgresql(make_app, postgres_settings, sev
     app = make_app(**postgres_settings)
     statuses = []
     with serving(app) as base_url:
+
         def write():
             session = requests.Session()
             for _ in range(5):
@@ -164,7 +168,12 @@ def test_four_processes_creating_the_tables_of_a_fresh_schema_at_once_all_succee
 
     assert failures == []
     with apps[0].app_context():
-        assert sorted(inspect(db.engine).get_table_names()) == ["model_in_use", "model_versions", "predictions", "samples"]
+        assert sorted(inspect(db.engine).get_table_names()) == [
+            "model_in_use",
+            "model_versions",
+            "predictions",
+            "samples",
+        ]
     assert stored_total(apps[0]) == 0
 
 
@@ -212,9 +221,7 @@ def postgres_through_a_proxy(make_app, postgres_settings, postgres_schema):
     postgres.down()
 
 
-def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itself(
-    postgres_through_a_proxy, seven
-):
+def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itself(postgres_through_a_proxy, seven):
     postgres, app = postgres_through_a_proxy
     client = app.test_client()
     before = client.post("/api/predict", json={"image": b64(seven)})
@@ -240,9 +247,7 @@ def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itse
     assert [item["number"] for item in client.get("/api/predictions").json["items"]] == ["5", "7"]
 
 
-def test_a_connection_that_postgresql_dropped_is_replaced_without_failing_a_request(
-    postgres_through_a_proxy, seven
-):
+def test_a_connection_that_postgresql_dropped_is_replaced_without_failing_a_request(postgres_through_a_proxy, seven):
     postgres, app = postgres_through_a_proxy
     client = app.test_client()
     before = client.post("/api/predict", json={"image": b64(seven)})
@@ -326,13 +331,25 @@ def test_a_table_made_by_the_previous_version_gets_the_new_columns_and_its_rows_
     # The table as the version before random ids made it: the same columns but public_id.
     old = MetaData()
     columns = [column for column in Prediction.__table__.columns if column.name != "public_id"]
-    Table("predictions", old, *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in columns))
-    digits = json.dumps([{"digit": 7, "confidence": 0.9, "probabilities": [0.0] * 7 + [0.9, 0.1, 0.0], "box": {"x": 0, "y": 0, "width": 1, "height": 1}}])
+    Table(
+        "predictions", old, *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in columns)
+    )
+    digits = json.dumps(
+        [
+            {
+                "digit": 7,
+                "confidence": 0.9,
+                "probabilities": [0.0] * 7 + [0.9, 0.1, 0.0],
+                "box": {"x": 0, "y": 0, "width": 1, "height": 1},
+            }
+        ]
+    )
     with app.app_context():
         old.create_all(db.engine)
         db.session.execute(
             text(
-                "INSERT INTO predictions (created_at, image, content_type, sha256, inputs, number, digits, model_version, source) "
+                "INSERT INTO predictions "
+                "(created_at, image, content_type, sha256, inputs, number, digits, model_version, source) "
                 "VALUES (:now, :image, 'image/png', :sha, :inputs, '7', :digits, 'old', 'api')"
             ),
             [{"now": storage.utc_now(), "image": seven, "sha": "0" * 64, "inputs": bytes(784), "digits": digits}] * 2,
@@ -370,7 +387,9 @@ def test_the_cache_keeps_json_and_never_runs_a_pickle_planted_in_redis(make_app,
     redis_client.set(key, b"!" + pickle.dumps(PlantedCode(trap)))
 
     first = client.post("/api/predict", json={"image": b64(seven)})
-    stored = redis_client.get(f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(seven).hexdigest()}")
+    stored = redis_client.get(
+        f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(seven).hexdigest()}"
+    )
     answer = client.post("/api/predict", json={"image": b64(planted)})
 
     assert json.loads(stored)["number"] == "7"

@@ -1,4 +1,5 @@
 """What is stored of an upload: its pixels and orientation, none of its metadata."""
+
 import io
 
 import numpy as np
@@ -6,8 +7,8 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from benchmarks.corpus import encoded, la_tiff, lab_tiff, photo_with_location
-from src.ml import decode_image
 from benchmarks.uploads import written
+from src.ml import decode_image
 
 
 def exif_with_location(orientation: int = 1) -> Image.Exif:
@@ -31,8 +32,20 @@ def png_with_metadata() -> bytes:
 UPLOADS_WITH_METADATA = {
     "JPEG": (lambda: photo_with_location((400, 300)), "image/jpeg"),
     "PNG": (png_with_metadata, "image/png"),
-    "WebP": (lambda: encoded(canvas(), "WEBP", exif=exif_with_location(), xmp=b"<x>PhoneMaker</x>", lossless=True), "image/webp"),
-    "GIF": (lambda: encoded(canvas().convert("P"), "GIF", comment=b"PhoneMaker", save_all=True, append_images=[Image.new("P", (280, 280))]), "image/gif"),
+    "WebP": (
+        lambda: encoded(canvas(), "WEBP", exif=exif_with_location(), xmp=b"<x>PhoneMaker</x>", lossless=True),
+        "image/webp",
+    ),
+    "GIF": (
+        lambda: encoded(
+            canvas().convert("P"),
+            "GIF",
+            comment=b"PhoneMaker",
+            save_all=True,
+            append_images=[Image.new("P", (280, 280))],
+        ),
+        "image/gif",
+    ),
     "BMP": (lambda: encoded(canvas(), "BMP") + b"PhoneMaker, rue de Rivoli", "image/bmp"),
     "TIFF": (lambda: encoded(canvas(), "TIFF", tiffinfo={0x010F: "PhoneMaker", 0x010E: "rue de Rivoli"}), "image/png"),
 }

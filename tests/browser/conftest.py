@@ -1,4 +1,5 @@
 """Headless Chromium on the real service (`live_server`, a fresh database per test); any console output fails."""
+
 import json
 import re
 import shutil

@@ -1,4 +1,5 @@
 """Digits drawn on the pad with real mouse events, and digit images made for uploading."""
+
 import io
 import math
 

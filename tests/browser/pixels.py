@@ -1,4 +1,5 @@
 """What the screen shows, measured in its pixels rather than read from styles."""
+
 import io
 
 from PIL import Image

@@ -1,5 +1,6 @@
 """The history keeps what each person finally wrote, and shows each browser its own: a drawing is one entry
 however often it is read, and another browser sees none of it."""
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, Traffic, open_page
@@ -119,7 +120,9 @@ def test_predictions_sent_through_the_api_are_said_to_be(browser, live_server, c
     page = open_page(browser, live_server, console, DESKTOP)
     try:
         # Sent with this browser's cookies, as a program run by the same person would.
-        answer = page.request.post("/api/predict?source=api", data=number_png("7"), headers={"Content-Type": "image/png"})
+        answer = page.request.post(
+            "/api/predict?source=api", data=number_png("7"), headers={"Content-Type": "image/png"}
+        )
         assert answer.status == 201
         page.reload()
         expect(page.locator("#history .history-item__meta")).to_contain_text(["sent through the API"])

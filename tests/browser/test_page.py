@@ -1,4 +1,5 @@
 """The page as a person uses it, in headless Chromium against the real service."""
+
 import json
 import re
 
@@ -209,7 +210,9 @@ def test_how_it_works_gives_the_model_cards_figures_in_plain_words(page):
     expect(about.locator("dt")).to_contain_text(["Right on", "Learned from", "And from"])
     right = f"{round(test['accuracy'] * test['samples']):,} of {test['samples']:,} test digits it had never seen"
     expect(about.locator("dd").first).to_have_text(f"{right} ({test['accuracy'] * 100:.2f}%)")
-    expect(about.locator("dd").nth(1)).to_contain_text(f"{card['training_data']['training_digits']:,} handwritten digits")
+    expect(about.locator("dd").nth(1)).to_contain_text(
+        f"{card['training_data']['training_digits']:,} handwritten digits"
+    )
     expect(about.locator("dd").nth(2)).to_contain_text(
         f"{card['training_data']['digits_in_other_styles']:,} digits written as in other countries"
     )

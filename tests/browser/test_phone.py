@@ -1,4 +1,5 @@
 """The page on a phone: drawn on by finger, the answer on the same screen as the pad, nothing wider than it."""
+
 import pytest
 from playwright.sync_api import expect
 
@@ -13,8 +14,10 @@ def on_screen(page, locator) -> bool:
     boxes = [element.bounding_box() for element in locator.all()]
     assert boxes, f"nothing matches {locator}"
     return all(
-        box["x"] >= 0 and box["y"] >= 0
-        and box["x"] + box["width"] <= SCREEN["width"] and box["y"] + box["height"] <= SCREEN["height"]
+        box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= SCREEN["width"]
+        and box["y"] + box["height"] <= SCREEN["height"]
         for box in boxes
     )
 
@@ -23,9 +26,12 @@ def on_screen(page, locator) -> bool:
 def test_after_drawing_on_a_phone_the_answer_is_on_screen_without_scrolling(phone_page, screenshots, number, hesitant):
     page = phone_page
     if hesitant:
-        answers_with(page, lambda found: found.update(
-            digit=7, confidence=0.58, probabilities=[0, 0.40, 0.01, 0, 0, 0, 0, 0.58, 0.01, 0]
-        ))
+        answers_with(
+            page,
+            lambda found: found.update(
+                digit=7, confidence=0.58, probabilities=[0, 0.40, 0.01, 0, 0, 0, 0, 0.58, 0.01, 0]
+            ),
+        )
     draw_number(page, number, stroke=finger(page))
 
     expect(page.locator("#result")).to_have_text(number)

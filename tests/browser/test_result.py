@@ -1,11 +1,11 @@
 """The result as a person sees it: probability bars drawn to scale, honest percentages, the runner-up offered
 where the model hesitates, and a picker behind every digit's chip; each correction stored."""
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import answers_with
 from tests.browser.drawing import STYLES, draw_number, draw_stroke, finger, strokes_on_pad
 from tests.browser.pixels import drawn_bars
-
 
 # A hook across the top half of the cell.
 HALF_DRAWN = [[(0.1, 0.0), (0.9, 0.0), (0.9, 0.5), (0.1, 0.5)]]
@@ -43,9 +43,12 @@ def test_the_bars_follow_a_tapped_digit_on_the_phone(phone_page):
 
 
 def test_no_probability_below_1_is_shown_as_100_percent(page):
-    answers_with(page, lambda found: found.update(
-        digit=7, confidence=0.99996, probabilities=[0.00004, 0, 0, 0, 0, 0, 0, 0.99996, 0, 0]
-    ))
+    answers_with(
+        page,
+        lambda found: found.update(
+            digit=7, confidence=0.99996, probabilities=[0.00004, 0, 0, 0, 0, 0, 0, 0.99996, 0, 0]
+        ),
+    )
     draw_number(page, "7")
 
     expect(page.locator(".readout__summary")).to_have_text("> 99.9% sure")
@@ -61,9 +64,10 @@ def test_the_runner_up_of_a_hesitant_reading_is_one_tap_away_and_the_correction_
     page = phone_page
     # A 1 with a long upstroke read as 7 at 58%, as in the issue: the service's probabilities for a drawn 7
     # are set by the test so that it does not depend on how the model of the day reads that 1.
-    answers_with(page, lambda found: found.update(
-        digit=7, confidence=0.58, probabilities=[0, 0.40, 0.01, 0, 0, 0, 0, 0.58, 0.01, 0]
-    ))
+    answers_with(
+        page,
+        lambda found: found.update(digit=7, confidence=0.58, probabilities=[0, 0.40, 0.01, 0, 0, 0, 0, 0.58, 0.01, 0]),
+    )
     draw_number(page, "7", stroke=finger(page))
     expect(page.locator("#result")).to_have_text("7")
     expect(page.locator(".readout__summary")).to_have_text("58.0% sure")
@@ -82,9 +86,10 @@ def test_the_runner_up_of_a_hesitant_reading_is_one_tap_away_and_the_correction_
 
 
 def test_a_sure_reading_offers_no_runner_up(page):
-    answers_with(page, lambda found: found.update(
-        digit=7, confidence=0.93, probabilities=[0, 0.06, 0.01, 0, 0, 0, 0, 0.93, 0, 0]
-    ))
+    answers_with(
+        page,
+        lambda found: found.update(digit=7, confidence=0.93, probabilities=[0, 0.06, 0.01, 0, 0, 0, 0, 0.93, 0, 0]),
+    )
     draw_number(page, "7")
 
     expect(page.locator(".readout__summary")).to_have_text("93.0% sure")

@@ -1,4 +1,5 @@
 """The committed copy of jQuery is the release package.json pins, with its licence."""
+
 import json
 import re
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Fixtures for the engine's tests: MNIST test digits and the committed model."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Decoding: every accepted format, transparency, the refusals, and what large or crafted images cost."""
+
 import io
 import tracemalloc
 
@@ -56,7 +57,11 @@ def test_decode_turns_every_format_upright_once(fmt):
     exif = Image.Exif()
     exif[0x0112] = 6
     stored = Image.fromarray(np.ascontiguousarray(np.rot90(upright))).convert("RGB")
-    data = encoded(stored, fmt, tiffinfo={0x0112: 6}) if fmt == "TIFF" else encoded(stored, fmt, exif=exif, **({"lossless": True} if fmt == "WEBP" else {}))
+    data = (
+        encoded(stored, fmt, tiffinfo={0x0112: 6})
+        if fmt == "TIFF"
+        else encoded(stored, fmt, exif=exif, **({"lossless": True} if fmt == "WEBP" else {}))
+    )
 
     grey = decode_image(data)
 
@@ -88,7 +93,9 @@ def canvas_with_strokes(rng: np.random.Generator, stroke: int, spread: int = 40,
     return rgba
 
 
-@pytest.mark.parametrize("stroke, spread", [(0, 0), (60, 40), (120, 40), (127, 0), (128, 0), (135, 40), (200, 40), (255, 0)])
+@pytest.mark.parametrize(
+    "stroke, spread", [(0, 0), (60, 40), (120, 40), (127, 0), (128, 0), (135, 40), (200, 40), (255, 0)]
+)
 def test_a_transparent_canvas_reads_as_its_strokes_composited_on_the_contrasting_background(stroke, spread):
     rgba = canvas_with_strokes(np.random.default_rng(stroke), stroke, spread)
     grey = np.asarray(Image.fromarray(rgba, "RGBA").convert("L"))
@@ -105,8 +112,9 @@ def test_a_png_with_a_transparent_colour_reads_as_composited():
     grey[::3, ::2] = 17
     alpha = np.where(grey == 17, 0, 255).astype(np.uint8)
 
-    assert np.array_equal(decode_image(encoded(Image.fromarray(grey, "L"), "PNG", transparency=17)),
-                          composited(grey, alpha))
+    assert np.array_equal(
+        decode_image(encoded(Image.fromarray(grey, "L"), "PNG", transparency=17)), composited(grey, alpha)
+    )
 
 
 def test_an_opaque_canvas_reads_as_its_grey_levels():

@@ -1,4 +1,5 @@
 """The gate's split of the samples: whole writers held back, the same ones from one retrain to the next."""
+
 import numpy as np
 
 from src.ml.gate import held_back

@@ -1,4 +1,5 @@
 """Finding the ink: polarity, lighting, noise, blank images."""
+
 import cv2
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
 """The engine is a library of its own: the service imports it, never the other way round."""
+
 import subprocess
 import sys
 from pathlib import Path

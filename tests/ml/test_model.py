@@ -1,4 +1,5 @@
 """The committed model: its accuracy through the whole path, its card, its probabilities."""
+
 import hashlib
 import json
 
@@ -9,11 +10,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from benchmarks.variants import compose, dark_on_light, encode
 from src.ml import DEFAULT_MODEL_PATH, recognise
 from src.ml.evaluate import encode_png, read_all, scores
 from src.ml.model import DigitModel, card_path
-
-from benchmarks.variants import compose, dark_on_light, encode
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
 """Normalisation: MNIST's box, centre of mass and stroke width, whatever the source."""
+
 import cv2
 import numpy as np
 import pytest

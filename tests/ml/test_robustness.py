@@ -1,4 +1,5 @@
 """What people send, generated from MNIST test digits, is read about as well as MNIST itself."""
+
 import pytest
 
 from benchmarks.engine import accuracy

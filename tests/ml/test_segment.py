@@ -1,4 +1,5 @@
 """Segmentation: several digits, left to right, with their boxes; strokes of one digit stay together."""
+
 import cv2
 import numpy as np
 

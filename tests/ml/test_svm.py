@@ -1,4 +1,5 @@
 """PairwiseSVC: libsvm's decisions, probabilities fitted on scikit-learn's supported API, the estimator contract."""
+
 import warnings
 
 import numpy as np

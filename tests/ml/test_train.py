@@ -1,4 +1,5 @@
 """The training command keeps working: a small run writes a loadable model and a full card."""
+
 import pytest
 
 from src.ml import load_model, recognise

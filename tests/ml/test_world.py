@@ -1,4 +1,5 @@
 """The world's handwriting: other countries' styles, touching digits, and what is not a digit."""
+
 import importlib
 
 import numpy as np
@@ -16,8 +17,10 @@ def read(model, data: bytes) -> str | None:
     return reading.number if reading.digits else None
 
 
-@pytest.mark.parametrize("style,digit", [("1 continental", "1"), ("7 crossed", "7"), ("0 crossed", "0"),
-                                         ("3 flat-topped", "3"), ("9 curled", "9")])
+@pytest.mark.parametrize(
+    "style,digit",
+    [("1 continental", "1"), ("7 crossed", "7"), ("0 crossed", "0"), ("3 flat-topped", "3"), ("9 curled", "9")],
+)
 def test_digits_in_other_countries_styles_drawn_on_the_pad_read_right(model, style, digit):
     rng = np.random.default_rng(11)
     draw = handwriting.DIGIT_STYLES[style][1]
@@ -26,8 +29,12 @@ def test_digits_in_other_countries_styles_drawn_on_the_pad_read_right(model, sty
 
 def test_1975_with_a_continental_1_and_a_crossed_7_reads_1975(model):
     rng = np.random.default_rng(3)
-    strokes = [handwriting.one_flagged(rng), handwriting.nine(rng), handwriting.seven_barred(rng),
-               handwriting.five(rng)]
+    strokes = [
+        handwriting.one_flagged(rng),
+        handwriting.nine(rng),
+        handwriting.seven_barred(rng),
+        handwriting.five(rng),
+    ]
     inks = [handwriting.render(s, rng, height=150, pen=0.09) for s in strokes]
     page = np.zeros((260, 60 + sum(i.shape[1] + 30 for i in inks)), np.float32)
     x = 30
@@ -47,8 +54,12 @@ def test_two_touching_digits_are_split_with_a_box_each(model, mnist_test):
         assert reading.number == f"{labels[first]}{labels[second]}"
         for digit, ink, (x, y) in zip(reading.digits, inks, placed):
             rows, columns = np.flatnonzero(ink.max(axis=1) >= 0.5), np.flatnonzero(ink.max(axis=0) >= 0.5)
-            truth = type(digit.box)(x=x + int(columns[0]), y=y + int(rows[0]), width=int(columns[-1] - columns[0] + 1),
-                                    height=int(rows[-1] - rows[0] + 1))
+            truth = type(digit.box)(
+                x=x + int(columns[0]),
+                y=y + int(rows[0]),
+                width=int(columns[-1] - columns[0] + 1),
+                height=int(rows[-1] - rows[0] + 1),
+            )
             assert iou(digit.box, truth) > 0.6
 
 
@@ -60,8 +71,10 @@ def test_a_wide_0_and_a_4_with_a_long_bar_are_not_split(model):
     assert read(model, on_pad(long_bar_four, rng)) == "4"
 
 
-@pytest.mark.parametrize("kind", ["a letter", "a word", "a photograph", "drawing: spiral", "drawing: star",
-                                  "drawing: zigzag", "drawing: smiley"])
+@pytest.mark.parametrize(
+    "kind",
+    ["a letter", "a word", "a photograph", "drawing: spiral", "drawing: star", "drawing: zigzag", "drawing: smiley"],
+)
 def test_what_is_not_a_digit_reads_as_no_digit_and_is_not_blank(model, kind):
     cases = [c for c in non_digit_cases(per_kind=8, seed=21) if c.kind == kind]
     readings = [recognise(c.data, model) for c in cases]
@@ -92,6 +105,7 @@ def test_a_stray_scribble_beside_a_number_is_left_out(model, mnist_test):
 
 # The benchmarks' own figures, on a sample of their cases.
 
+
 def share_read_right(model, cases) -> float:
     return np.mean([read(model, c.data) == c.number for c in cases])
 
@@ -121,8 +135,12 @@ def test_the_pieces_read_while_cutting_one_image_are_bounded(model, mnist_test, 
     # a budget smaller than what cutting them asks for.
     images, _ = mnist_test
     rng = np.random.default_rng(9)
-    numbers = [handwriting.run_together([enlarged(images[4 * k + j], 3.0) for j in range(4)], rng,
-                                        overlap=(0.05, 0.1), margin=4)[0] for k in range(3)]
+    numbers = [
+        handwriting.run_together(
+            [enlarged(images[4 * k + j], 3.0) for j in range(4)], rng, overlap=(0.05, 0.1), margin=4
+        )[0]
+        for k in range(3)
+    ]
     page = np.zeros((max(n.shape[0] for n in numbers), sum(n.shape[1] + 30 for n in numbers)), np.float32)
     left = 0
     for number in numbers:
