@@ -56,8 +56,8 @@ def served_transform(step) -> Callable[[np.ndarray], np.ndarray]:
     """A fitted preprocessing step's transform as a plain function of an array.
 
     scikit-learn checks a step's input on every call (for data frames, feature names, fitted
-    state): for the one digit a request usually holds, the Pipeline's checks took 0.7 ms of the
-    request's 6.4 ms of CPU, PCA's alone nine times its matrix product. A function that converts
+    state): for the one digit a request usually holds, those checks cost more than PCA's matrix
+    product. A function that converts
     its own input and an unwhitened PCA have nothing to check in the model's own arrays, so they
     run bare; any other step is called as usual. tests/ml/test_model.py holds the results to the
     Pipeline's.
