@@ -16,7 +16,7 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from src import api, config, predictions, ratelimit, retrain, security, storage, versions, views
+    from src import api, cache, config, ratelimit, readings, retrain, security, storage, versions, views
     from src.api import problems
     from src.api.body import BoundedRequest
 
@@ -47,7 +47,8 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
         proxies = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     storage.init_app(app)
-    predictions.init_app(app)
+    cache.init_app(app)
+    readings.init_app(app)
     versions.init_app(app)
     retrain.init_app(app)
     ratelimit.init_app(app)

@@ -2,7 +2,8 @@
 
 from flask import current_app
 
-from src.predictions import cache, current_model, model_load_error
+from src.cache import cache
+from src.readings import current_model, model_load_error
 from src.storage import DatabaseUnavailable, db, describe_error, ping
 
 

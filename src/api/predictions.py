@@ -13,7 +13,7 @@ from src.api.auth import client_id, own_prediction, requesting_client, require_a
 from src.api.openapi import json_body
 from src.api.uploads import read_upload
 from src.datasets import csv_chunks, idx_zip_chunks
-from src.predictions import correct_prediction, input_png, labelled_inputs, predict
+from src.readings import correct_prediction, input_png, labelled_inputs, predict
 
 DIGITS = re.compile(r"[0-9]+")
 MAX_PER_PAGE = 100

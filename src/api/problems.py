@@ -7,8 +7,8 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge, TooManyRequests
 from werkzeug.http import HTTP_STATUS_CODES
 
+from src.errors import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
 from src.ml import ImageTooLarge, NotAnImage
-from src.predictions import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
 from src.storage import DatabaseUnavailable, PredictionNotFound
 
 PROBLEM_JSON = "application/problem+json"

@@ -7,7 +7,8 @@ from src.api.auth import has_admin_token
 from src.api.openapi import DOCUMENT
 from src.api.problems import problem
 from src.health import health
-from src.predictions import current_model, statistics
+from src.readings import current_model
+from src.statistics import statistics
 from src.versions import versions
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from benchmarks.uploads import b64, written
-from src import predictions
+from src import readings
 from src.ml import recognise
 from src.storage import Prediction, db
 
@@ -216,14 +216,14 @@ def test_a_reading_replaces_only_a_prediction_of_the_same_client(app, client, se
 
 def test_identical_bytes_are_answered_from_the_cache_and_still_stored(app, client, seven, monkeypatch):
     first = client.post("/api/predict", json={"image": b64(seven)})
-    readings = []
-    monkeypatch.setattr(predictions, "recognise", lambda *args, **kwargs: readings.append(args))
+    engine_calls = []
+    monkeypatch.setattr(readings, "recognise", lambda *args, **kwargs: engine_calls.append(args))
 
     second = client.post("/api/predict", data=seven, content_type="image/png")
 
     assert first.json["cached"] is False
     assert second.json["cached"] is True
-    assert readings == [], "a cached reading must not run the model"
+    assert engine_calls == [], "a cached reading must not run the model"
     assert second.json["digits"] == first.json["digits"]
     assert second.json["id"] != first.json["id"]
     assert stored_count(app) == 2

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DisconnectionError
 from benchmarks.faults import Outage
 from benchmarks.uploads import b64, written
 from src import storage
-from src.predictions import CacheInUse
+from src.cache import CacheInUse
 from src.storage import Prediction, db
 from tests.api.conftest import POSTGRES_URL, REDIS_URL, schema_url
 from tests.conftest import ADMIN_TOKEN, serving

@@ -1,54 +1,28 @@
-"""Predicting and storing: the one path from image bytes to a stored prediction, with what
-the engine read cached by image content and model version."""
+"""Reading and storing: the one path from image bytes to a stored prediction, with what the engine
+read cached by image content and model version; corrections, and the digits as a dataset."""
 
 import base64
 import dataclasses
 import hashlib
 import hmac
 import io
-import json
 import re
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
-from cachelib import RedisCache
 from flask import Flask, current_app
-from flask_caching import Cache
 from PIL import Image
 
 from src import storage
-from src.config import redis_options
+from src.errors import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
 from src.ml import DigitModel, load_model, recognise
 from src.stored_image import without_metadata
 
-cache = Cache()
-
 DIGIT_SIDE = 28
 DIGITS = re.compile(r"[0-9]+")
-
-
-class NoDigitFound(Exception):
-    """The image was read but holds no digit: it is blank, or what is on it is not digits."""
-
-
-class LabelMismatch(Exception):
-    """A correction does not give one digit for each digit read."""
-
-
-class ModelUnavailable(Exception):
-    """The model file could not be loaded when the service started."""
-
-
-class QuotaExceeded(Exception):
-    """A client address has stored as much in the last hour as it may."""
-
-    def __init__(self, detail: str, retry_after: int):
-        super().__init__(detail)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -69,6 +43,14 @@ class Reading:
             "inputs": base64.b64encode(self.inputs).decode(),
             "marks": self.marks,
         }
+
+    @classmethod
+    def from_cached(cls, value) -> "Reading | None":
+        """The reading a cached value holds; None for a miss, or a value that is not a reading."""
+        try:
+            return None if value is None else cls.from_json(value)
+        except (ValueError, KeyError, TypeError):
+            return None
 
     @classmethod
     def from_json(cls, value) -> "Reading":
@@ -92,22 +74,6 @@ class Reading:
         return reading
 
 
-class JsonValues:
-    """How cache values are kept in Redis: as JSON. cachelib pickles them, and a pickle read back would
-    run whatever code anyone who can write to Redis put in it. What does not parse is a miss."""
-
-    def dumps(self, value) -> bytes:
-        return json.dumps(value).encode()
-
-    def loads(self, data: bytes | None):
-        if data is None:
-            return None
-        try:
-            return json.loads(data)
-        except ValueError:
-            return None
-
-
 @dataclass(frozen=True)
 class Outcome:
     reading: Reading
@@ -115,81 +81,6 @@ class Outcome:
     """The stored prediction's public id; None when the client asked not to store it."""
     cached: bool
     model_version: str
-
-
-class CacheInUse:
-    """The cache as the service uses it: a cache that is down or hangs only costs time, bounded.
-
-    Each call to Redis waits REDIS_TIMEOUT at most. When a lookup or a store fails, the process reads
-    images without the cache, says so once in the log, and tries the cache again after `retry_after`
-    seconds, so a cache that hangs costs one request that wait once per period; it says so again when
-    the cache is back. Readings are cached as JSON; a cached value that is not a reading is a miss.
-    """
-
-    retry_after = 5.0
-
-    def __init__(self, app: Flask):
-        self.app = app
-        self.down_since: float | None = None
-        self.last_failure = 0.0
-        self.last_error = ""
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> Reading | None:
-        value = self._call(cache.get, key)
-        try:
-            return None if value is None else Reading.from_json(value)
-        except (ValueError, KeyError, TypeError):
-            return None
-
-    def set(self, key: str, reading: Reading) -> None:
-        self._call(cache.set, key, reading.to_json())
-
-    def check(self) -> str | None:
-        """What is wrong with the cache, or None when a value stored in it reads back. While it is
-        known to be down, says so without trying it before `retry_after`."""
-        key, token = f"health:{uuid.uuid4().hex}", uuid.uuid4().hex
-        if self._call(cache.set, key, token, 10) is None and self._resting():
-            return self.last_error
-        read = self._call(cache.get, key)
-        self._call(cache.delete, key)
-        if self._resting():
-            return self.last_error
-        return None if read == token else "A value stored in the cache could not be read back."
-
-    def _resting(self) -> bool:
-        return self.down_since is not None and time.monotonic() - self.last_failure < self.retry_after
-
-    def _call(self, operation, *args):
-        if self._resting():
-            return None
-        try:
-            result = operation(*args)
-        except Exception as error:
-            self._failed(error)
-            return None
-        if self.down_since is not None:
-            self._recovered()
-        return result
-
-    def _failed(self, error: Exception) -> None:
-        with self.lock:
-            self.last_failure = time.monotonic()
-            self.last_error = storage.describe_error(error)
-            if self.down_since is None:
-                self.down_since = time.monotonic()
-                self.app.logger.warning(
-                    "The cache is down (%s: %s); reading every image without it, trying it again every %g s.",
-                    type(error).__name__,
-                    error,
-                    self.retry_after,
-                )
-
-    def _recovered(self) -> None:
-        with self.lock:
-            if self.down_since is not None:
-                self.app.logger.info("The cache is back after %.1f s.", time.monotonic() - self.down_since)
-                self.down_since = None
 
 
 class Retention:
@@ -212,14 +103,6 @@ class Retention:
 
 
 def init_app(app: Flask) -> None:
-    if app.config["CACHE_TYPE"] == "RedisCache" and not app.config.get("CACHE_OPTIONS"):
-        cache.init_app(app, config={"CACHE_OPTIONS": redis_options()})
-    else:
-        cache.init_app(app)
-    backend = app.extensions["cache"][cache]
-    if isinstance(backend, RedisCache):
-        backend.serializer = JsonValues()
-    app.extensions["cache_in_use"] = CacheInUse(app)
     app.extensions["retention"] = Retention(app)
     path = app.config["MODEL_PATH"]
     try:
@@ -321,11 +204,11 @@ def predict(
     key = f"reading:{model.version}:{sha256}"
     # The cache only saves time: when it is down, read the image again (/api/health reports it).
     cache_in_use = current_app.extensions["cache_in_use"]
-    reading = cache_in_use.get(key)
+    reading = Reading.from_cached(cache_in_use.get(key))
     cached = reading is not None
     if reading is None:
         reading = read_image(image, model)
-        cache_in_use.set(key, reading)
+        cache_in_use.set(key, reading.to_json())
     if not reading.digits and reading.marks:
         raise NoDigitFound(
             "No digit was found: the image holds no recognisable digit (it looks like letters, a drawing or a "
@@ -385,32 +268,3 @@ def input_png(prediction: storage.Prediction) -> bytes:
     png = io.BytesIO()
     Image.fromarray(np.hstack(digits)).save(png, format="PNG")
     return png.getvalue()
-
-
-def statistics() -> dict:
-    """Counts per digit read, corrections, accuracy on corrected predictions, and the confusion matrix.
-
-    The matrix's rows are the true digits (from corrections), its columns the digits read. A stored
-    reading or label that is not digits (none can be stored now; older rows may hold one) is left out.
-    """
-    digit_counts = [0] * 10
-    confusion = [[0] * 10 for _ in range(10)]
-    predictions = corrections = right = 0
-    for number, label in storage.numbers_and_labels():
-        if not DIGITS.fullmatch(number):
-            continue
-        predictions += 1
-        for digit in number:
-            digit_counts[int(digit)] += 1
-        if is_label_for(label, number):
-            corrections += 1
-            right += label == number
-            for true, read in zip(label, number):
-                confusion[int(true)][int(read)] += 1
-    return {
-        "predictions": predictions,
-        "digit_counts": digit_counts,
-        "corrections": corrections,
-        "accuracy": right / corrections if corrections else None,
-        "confusion_matrix": confusion,
-    }

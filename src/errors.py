@@ -1,0 +1,22 @@
+"""The service's domain errors: what went wrong in its own terms. src/api/problems.py gives each its
+HTTP status; the storage's own errors are in src/storage.py."""
+
+
+class NoDigitFound(Exception):
+    """The image was read but holds no digit: it is blank, or what is on it is not digits."""
+
+
+class LabelMismatch(Exception):
+    """A correction does not give one digit for each digit read."""
+
+
+class ModelUnavailable(Exception):
+    """The model file could not be loaded when the service started."""
+
+
+class QuotaExceeded(Exception):
+    """A client address has stored as much in the last hour as it may."""
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
