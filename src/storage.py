@@ -16,6 +16,7 @@ from select import POLLIN, poll
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
@@ -563,6 +564,7 @@ def exported_rows(last: int) -> Iterator[tuple[str, str | None, bytes]]:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the database tables."""
     init_db()
@@ -570,6 +572,7 @@ def init_db_command() -> None:
 
 
 @click.command("clear-predictions")
+@with_appcontext
 def clear_predictions_command() -> None:
     """Delete every stored prediction."""
     click.echo(f"Deleted {clear_predictions()} predictions.")

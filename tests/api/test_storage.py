@@ -58,6 +58,27 @@ def test_building_an_app_never_clears_stored_predictions(make_app, seven):
     assert stored_total(rebuilt) == 1
 
 
+def test_the_init_db_command_creates_the_tables(make_app):
+    app = make_app(create_tables=False)
+
+    result = app.test_cli_runner().invoke(args=["init-db"])
+
+    assert result.exit_code == 0 and "The database is ready." in result.output
+    with app.app_context():
+        assert {"predictions", "samples"} <= set(inspect(db.engine).get_table_names())
+
+
+def test_the_clear_predictions_command_deletes_every_prediction_and_says_how_many(make_app, seven):
+    app = make_app()
+    for _ in range(2):
+        app.test_client().post("/api/predict", json={"image": b64(seven)})
+
+    result = app.test_cli_runner().invoke(args=["clear-predictions"])
+
+    assert result.exit_code == 0 and "Deleted 2 predictions." in result.output
+    assert stored_total(app) == 0
+
+
 @pytest.mark.parametrize("clear, kept", [(True, 0), (False, 1)])
 def test_preparing_a_start_clears_stored_predictions_if_configured(make_app, seven, clear, kept):
     app = make_app(CLEAR_PREDICTIONS_ON_START=clear)
