@@ -18,7 +18,7 @@ from PIL import Image
 
 from src import storage
 from src.errors import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
-from src.ml import DigitModel, load_model, recognise
+from src.ml import DigitModel, recognise
 from src.stored_image import without_metadata
 
 DIGIT_SIDE = 28
@@ -104,29 +104,21 @@ class Retention:
 
 def init_app(app: Flask) -> None:
     app.extensions["retention"] = Retention(app)
-    path = app.config["MODEL_PATH"]
-    try:
-        app.extensions["digit_model"] = load_model(path)
-    except Exception as error:
-        # A model that cannot be loaded leaves the service up to say so: /api/health
-        # reports it and predictions answer 503, rather than the process dying unexplained.
-        app.logger.exception("Could not load the model %s", path)
-        app.extensions["digit_model"] = f"The model {path} could not be loaded ({type(error).__name__}: {error})."
 
 
 def current_model() -> DigitModel:
     """The version in use (src/versions.py), as this process serves it."""
     model = current_app.extensions["served_model"].get()
-    if isinstance(model, str):
-        # Why is for the log and the admin's health check: the message names files on the server.
+    if model is None:
+        # Why is for the log and the admin's health check (`model_load_error`): it names files on the server.
         raise ModelUnavailable("The model could not be loaded when the service started; try again later.")
     return model
 
 
 def model_load_error() -> str | None:
-    """Why the model could not be loaded, or None."""
-    model = current_app.extensions["served_model"].get()
-    return model if isinstance(model, str) else None
+    """Why no model can be served, or None."""
+    served = current_app.extensions["served_model"]
+    return served.load_error if served.get() is None else None
 
 
 def read_image(image: bytes, model: DigitModel) -> Reading:

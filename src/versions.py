@@ -23,7 +23,7 @@ from flask.cli import AppGroup
 from sqlalchemy import delete, select
 
 from src import storage
-from src.ml import DigitModel
+from src.ml import DigitModel, load_model
 from src.storage import ModelInUse, ModelVersion, db
 
 CHECK_SECONDS = 2.0
@@ -145,18 +145,21 @@ class ServedModel:
     that fails (the database down) keeps the model served.
     """
 
-    def __init__(self, app: Flask, base: DigitModel | str):
+    def __init__(self, app: Flask, base: DigitModel | None, load_error: str | None = None):
         self.app = app
         self.base = base
-        """The model file the service ships with, or why it could not be loaded."""
+        """The model file the service ships with; None when it could not be loaded."""
+        self.load_error = load_error
+        """Why the model file could not be loaded, for the log and the admin's health check."""
         self.model = base
+        """The model this process serves; None until one could be loaded."""
         self.store = version_store(app)
         self.checked_at = -CHECK_SECONDS
         self.looked_up = False
         self.loading: threading.Thread | None = None
         self.lock = threading.Lock()
 
-    def get(self) -> DigitModel | str:
+    def get(self) -> DigitModel | None:
         if time.monotonic() - self.checked_at >= CHECK_SECONDS and self.lock.acquire(blocking=False):
             try:
                 self.checked_at = time.monotonic()
@@ -166,7 +169,7 @@ class ServedModel:
         return self.model
 
     def version(self) -> str | None:
-        return None if isinstance(self.model, str) else self.model.version
+        return None if self.model is None else self.model.version
 
     def _check(self) -> None:
         if not self.app.extensions["database_ready"].is_set() and isinstance(self.store, DatabaseVersions):
@@ -176,7 +179,7 @@ class ServedModel:
         except Exception as error:
             self.app.logger.warning("Could not look up the model version in use (%s)", storage.describe_error(error))
             return
-        if wanted is None and not isinstance(self.base, str):
+        if wanted is None and self.base is not None:
             wanted = self.base.version
         if wanted is None or wanted == self.version() or (self.loading and self.loading.is_alive()):
             self.looked_up = True
@@ -190,7 +193,7 @@ class ServedModel:
 
     def _load(self, version: str) -> None:
         try:
-            if not isinstance(self.base, str) and version == self.base.version:
+            if self.base is not None and version == self.base.version:
                 model = self.base
             else:
                 with self.app.app_context():
@@ -210,13 +213,13 @@ def versions(app: Flask) -> list[dict]:
     """Every version, oldest first, the base first: its card, when it was made and last promoted."""
     served: ServedModel = app.extensions["served_model"]
     kept = served.store.listing()
-    base = [] if isinstance(served.base, str) else [base_entry(served.base)]
+    base = [] if served.base is None else [base_entry(served.base)]
     return base + [entry for entry in kept if not base or entry["card"]["version"] != served.base.version]
 
 
 def load_version(app: Flask, version: str) -> DigitModel:
     served: ServedModel = app.extensions["served_model"]
-    if not isinstance(served.base, str) and version == served.base.version:
+    if served.base is not None and version == served.base.version:
         return served.base
     return as_model(*served.store.model(version))
 
@@ -226,8 +229,8 @@ def in_use(app: Flask) -> DigitModel:
     served: ServedModel = app.extensions["served_model"]
     wanted = served.store.in_use()
     if wanted is None:
-        if isinstance(served.base, str):
-            raise UnknownVersion(served.base)
+        if served.base is None:
+            raise UnknownVersion(served.load_error)
         return served.base
     return load_version(app, wanted)
 
@@ -278,5 +281,13 @@ def list_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["served_model"] = ServedModel(app, app.extensions["digit_model"])
+    path = app.config["MODEL_PATH"]
+    try:
+        served = ServedModel(app, load_model(path))
+    except Exception as error:
+        # A model that cannot be loaded leaves the service up to say so: /api/health
+        # reports it and predictions answer 503, rather than the process dying unexplained.
+        app.logger.exception("Could not load the model %s", path)
+        served = ServedModel(app, None, f"The model {path} could not be loaded ({type(error).__name__}: {error}).")
+    app.extensions["served_model"] = served
     app.cli.add_command(model_cli)

@@ -27,7 +27,7 @@ def test_the_csv_export_has_a_row_per_digit_labelled_by_its_correction_else_its_
     header, *rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert header == ["label", *(f"pixel{i}" for i in range(784))]
     assert [row[0] for row in rows] == ["1", "2", "0", "2", "4", "3"]
-    engine = recognise(number_2024, app.extensions["digit_model"])
+    engine = recognise(number_2024, app.extensions["served_model"].base)
     assert [[int(value) for value in row[1:]] for row in rows[1:5]] == [d.image.ravel().tolist() for d in engine.digits]
 
 
@@ -45,7 +45,7 @@ def test_the_idx_export_is_a_zip_of_mnist_idx_files(app, client, three, number_2
     assert struct.unpack(">II", labels[:8]) == (0x0801, 6)
     assert list(labels[8:]) == [7, 2, 0, 2, 1, 3]
     pixels = np.frombuffer(images[16:], np.uint8).reshape(6, 28, 28)
-    engine = recognise(number_2024, app.extensions["digit_model"])
+    engine = recognise(number_2024, app.extensions["served_model"].base)
     assert np.array_equal(pixels[1:5], np.stack([d.image for d in engine.digits]))
 
 

@@ -71,7 +71,7 @@ def test_gunicorn_workers_on_postgresql_switch_versions_under_load_without_a_fai
     tmp_path, make_app, postgres_settings, postgres_schema, redis_settings, small_model
 ):
     app = make_app(**postgres_settings)
-    base = app.extensions["digit_model"].version
+    base = app.extensions["served_model"].base.version
     retrained = keep_version(app, small_model)
     env = environment(
         tmp_path,

@@ -34,7 +34,7 @@ def test_predict_reads_a_base64_image_and_stores_it(app, client, seven):
     assert digit["confidence"] == digit["probabilities"][7] == max(digit["probabilities"])
     assert sum(digit["probabilities"]) == pytest.approx(1.0, abs=1e-3), "ten probabilities, each rounded"
     assert body["cached"] is False
-    assert body["model"] == app.extensions["digit_model"].version
+    assert body["model"] == app.extensions["served_model"].base.version
     assert body["elapsed_ms"] > 0
     assert response.headers["Location"] == f"/api/predictions/{body['id']}"
     assert "session=" in response.headers["Set-Cookie"]
@@ -97,7 +97,7 @@ def test_predict_reads_every_digit_left_to_right_as_the_engine_does(app, client,
     assert body["number"] == "2024"
     boxes = [digit["box"] for digit in body["digits"]]
     assert [box["x"] for box in boxes] == sorted(box["x"] for box in boxes)
-    engine = recognise(number_2024, app.extensions["digit_model"])
+    engine = recognise(number_2024, app.extensions["served_model"].base)
     assert [digit["probabilities"] for digit in body["digits"]] == [
         [round(probability, 4) for probability in d.probabilities.tolist()] for d in engine.digits
     ]
@@ -231,7 +231,7 @@ def test_identical_bytes_are_answered_from_the_cache_and_still_stored(app, clien
 
 def test_the_cache_is_kept_per_model_version(app, client, seven, monkeypatch):
     client.post("/api/predict", json={"image": b64(seven)})
-    another = dataclasses.replace(app.extensions["digit_model"], version="another-model")
+    another = dataclasses.replace(app.extensions["served_model"].base, version="another-model")
     monkeypatch.setattr(app.extensions["served_model"], "get", lambda: another)
 
     response = client.post("/api/predict", json={"image": b64(seven)})

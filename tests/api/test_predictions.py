@@ -156,7 +156,7 @@ def test_input_png_shows_the_normalised_digits_side_by_side(app, client, number_
     assert response.mimetype == "image/png"
     shown = Image.open(io.BytesIO(response.data))
     assert (shown.size, shown.mode) == ((4 * 28, 28), "L")
-    engine = recognise(number_2024, app.extensions["digit_model"])
+    engine = recognise(number_2024, app.extensions["served_model"].base)
     assert np.array_equal(np.asarray(shown), np.hstack([digit.image for digit in engine.digits]))
 
 

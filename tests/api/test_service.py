@@ -19,7 +19,7 @@ def test_the_model_card_is_the_one_beside_the_model_file(app, client):
 
     card = json.loads(model_path().with_suffix(".json").read_text())
     assert {name: value for name, value in response.json.items() if name != "versions"} == card
-    assert response.json["version"] == app.extensions["digit_model"].version
+    assert response.json["version"] == app.extensions["served_model"].base.version
     assert [(v["version"], v["promoted"], v["in_use"]) for v in response.json["versions"]] == [
         (card["version"], True, True)
     ]
@@ -33,7 +33,7 @@ def test_health_reports_the_database_the_cache_and_the_model_to_the_admin(app, c
         "status": "ok",
         "database": {"ok": True, "backend": "sqlite"},
         "cache": {"ok": True, "backend": "SimpleCache"},
-        "model": {"ok": True, "version": app.extensions["digit_model"].version},
+        "model": {"ok": True, "version": app.extensions["served_model"].base.version},
     }
 
 

@@ -401,7 +401,7 @@ class PlantedCode:
 def test_the_cache_keeps_json_and_never_runs_a_pickle_planted_in_redis(make_app, redis_settings, tmp_path, seven):
     app = make_app(**redis_settings)
     client = app.test_client()
-    model = app.extensions["digit_model"].version
+    model = app.extensions["served_model"].base.version
     planted, trap = written("5"), tmp_path / "code-ran"
     key = f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(planted).hexdigest()}"
     redis_client = redis.Redis.from_url(REDIS_URL)

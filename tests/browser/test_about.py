@@ -40,7 +40,7 @@ def keep(app, version: str, **card) -> None:
 def test_about_names_the_version_in_use_and_the_history_of_versions_in_plain_words(
     browser, app, live_server, console, screenshots
 ):
-    base = app.extensions["digit_model"].version
+    base = app.extensions["served_model"].base.version
     corrections = {"training": 160, "held_back": 40, "writers": 12}
     keep(
         app,
