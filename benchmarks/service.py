@@ -59,12 +59,13 @@ def median_ms(timings: list[float]) -> float:
     return statistics.median(timings) * 1000
 
 
-def time_engine(model, images: list[bytes]) -> list[float]:
+def time_engine(model, images: list[bytes], clock=time.perf_counter) -> list[float]:
+    """The engine's time for each image, in this process, by `clock` (wall time unless told)."""
     timings = []
     for image in images:
-        started = time.perf_counter()
+        started = clock()
         recognise(image, model)
-        timings.append(time.perf_counter() - started)
+        timings.append(clock() - started)
     return timings
 
 

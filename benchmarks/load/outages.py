@@ -4,6 +4,7 @@ clients; the machine's own PostgreSQL and Redis are never stopped. The proxy run
 so that the load's client threads do not delay what it forwards."""
 
 import time
+from contextlib import closing
 
 from benchmarks.faults import OutageProcess
 
@@ -16,18 +17,14 @@ UNAVAILABLE_S = 2.0
 
 
 def outage(
-    deployment: Deployment,
-    requests: Requests,
-    args,
-    name: str,
-    proxy: OutageProcess,
-    **ports: int,
+    deployment: Deployment, requests: Requests, args, title: str, name: str, port: int
 ) -> tuple[Run, list[Answer], dict, str]:
-    """4 workers under load, reaching PostgreSQL or Redis through `proxy`; the proxy down a third of the way
-    through, up again --outage s later. Returns the run, the warm-up's answers, when each happened (with
-    /api/health 1 s into the outage), and the service's log."""
+    """4 workers under load, reaching `title` (`name`, on `port`) through a proxy of their own; the proxy
+    down a third of the way through, up again --outage s later. Returns the run, the warm-up's answers,
+    when each happened (with /api/health 1 s into the outage), and the service's log."""
+    outage_heading(title, args)
     events = {}
-    with stack(deployment, 4, name, **ports) as running:
+    with closing(OutageProcess(port)) as proxy, stack(deployment, 4, name, **{f"{name}_port": proxy.port}) as running:
         warm = warm_up(running, requests, args.clients)
 
         def down_and_up(started: float) -> None:
@@ -66,12 +63,7 @@ def print_phases(run: Run, events: dict, name: str) -> dict[str, list[Answer]]:
 
 
 def scenario_postgres(deployment: Deployment, requests: Requests, args) -> bool:
-    outage_heading("PostgreSQL", args)
-    proxy = OutageProcess(POSTGRES_PORT)
-    try:
-        run, warm, events, log = outage(deployment, requests, args, "postgres", proxy, postgres_port=proxy.port)
-    finally:
-        proxy.close()
+    run, warm, events, log = outage(deployment, requests, args, "PostgreSQL", "postgres", POSTGRES_PORT)
     phases = print_phases(run, events, "PostgreSQL")
     # Those answered before the proxy was up again: one started just before may reach PostgreSQL after.
     during = [answer for answer in phases["PostgreSQL unreachable"] if answer.started + answer.seconds < events["up"]]
@@ -106,12 +98,7 @@ def scenario_postgres(deployment: Deployment, requests: Requests, args) -> bool:
 
 
 def scenario_redis(deployment: Deployment, requests: Requests, args) -> bool:
-    outage_heading("Redis", args)
-    proxy = OutageProcess(REDIS_PORT)
-    try:
-        run, warm, events, log = outage(deployment, requests, args, "redis", proxy, redis_port=proxy.port)
-    finally:
-        proxy.close()
+    run, warm, events, log = outage(deployment, requests, args, "Redis", "redis", REDIS_PORT)
     print_phases(run, events, "Redis")
     status, health = events.get("health", (0, None))
     print(

@@ -4,7 +4,8 @@ the service against what the engine alone costs, all measured in turns in one ru
 import statistics
 import time
 
-from src.ml import load_model, recognise
+from benchmarks.service import time_engine
+from src.ml import load_model
 
 from .report import audit, mark, print_audit, print_cores, print_figures, print_figures_header
 from .stack import Deployment, stack
@@ -18,12 +19,7 @@ ENGINE_CANVASES = 50
 
 def engine_cpu(model, canvases: list[bytes]) -> list[float]:
     """CPU seconds the engine takes for each canvas, in this process, on one thread as a worker runs it."""
-    spent = []
-    for data in canvases:
-        started = time.process_time()
-        recognise(data, model)
-        spent.append(time.process_time() - started)
-    return spent
+    return time_engine(model, canvases, clock=time.process_time)
 
 
 def per_prediction_ms(runs: list[Run], group: str) -> float:
