@@ -57,10 +57,9 @@ def served_transform(step) -> Callable[[np.ndarray], np.ndarray]:
 
     scikit-learn checks a step's input on every call (for data frames, feature names, fitted
     state): for the one digit a request usually holds, those checks cost more than PCA's matrix
-    product. A function that converts
-    its own input and an unwhitened PCA have nothing to check in the model's own arrays, so they
-    run bare; any other step is called as usual. tests/ml/test_model.py holds the results to the
-    Pipeline's.
+    product. A function that converts its own input and an unwhitened PCA have nothing to check in
+    the model's own arrays, so they run bare; any other step is called as usual.
+    tests/ml/test_model.py holds the results to the Pipeline's.
     """
     if isinstance(step, FunctionTransformer) and not step.validate:
         function, arguments = step.func, step.kw_args or {}
@@ -69,6 +68,14 @@ def served_transform(step) -> Callable[[np.ndarray], np.ndarray]:
         mean, projection = step.mean_, step.components_.T
         return lambda X: (X - mean) @ projection
     return step.transform
+
+
+def served_classifier(step) -> Callable[[np.ndarray], np.ndarray]:
+    """The fitted classifier's predict_proba as a plain function of the served steps' output: for
+    PairwiseSVC, without checking again the array the model's own steps made (see `served_transform`)."""
+    if isinstance(step, PairwiseSVC):
+        return lambda X: step.couple(step.decision_values(X))
+    return step.predict_proba
 
 
 @dataclass(frozen=True)
@@ -80,9 +87,12 @@ class DigitModel:
     version: str
     transforms: list = field(init=False, repr=False, compare=False)
     """The pipeline's steps before the classifier, as served (see `served_transform`)."""
+    classify: Callable[[np.ndarray], np.ndarray] = field(init=False, repr=False, compare=False)
+    """The classifier's probabilities, as served (see `served_classifier`)."""
 
     def __post_init__(self):
         object.__setattr__(self, "transforms", [served_transform(step) for _, step in self.pipeline.steps[:-1]])
+        object.__setattr__(self, "classify", served_classifier(self.pipeline[-1]))
 
     def predict_proba(self, digits: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes) for normalised uint8 digits of shape (n, 28, 28), in the order of
@@ -90,7 +100,7 @@ class DigitModel:
         X = np.asarray(digits).reshape(len(digits), -1)
         for transform in self.transforms:
             X = transform(X)
-        return self.pipeline[-1].predict_proba(X)
+        return self.classify(X)
 
     def read(self, marks: np.ndarray) -> Readings:
         """What the model reads in normalised marks of shape (n, 28, 28)."""

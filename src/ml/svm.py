@@ -119,7 +119,11 @@ class PairwiseSVC(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         check_is_fitted(self, "sigmoids_")
         X = validate_data(self, X, reset=False, dtype=np.float32)
-        return _couple(self.decision_values(X), self.sigmoids_, self.pairs_, len(self.classes_))
+        return self.couple(self.decision_values(X))
+
+    def couple(self, decision_values: np.ndarray) -> np.ndarray:
+        """The probabilities of the classes, shape (n_samples, n_classes), from `decision_values`' output."""
+        return _couple(decision_values, self.sigmoids_, self.pairs_, len(self.classes_))
 
     def decision_values(self, X) -> np.ndarray:
         """libsvm's decision value for each pair of classes, shape (n_samples, n_pairs), in the order of `pairs_`."""
