@@ -124,7 +124,8 @@ def between(blob: DigitInk, seams: Seams, left: int | None, right: int | None) -
     count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
     if count > 2:
         # Pixels on a cut: inside the piece, with a neighbour in the row outside it (but inside the blob).
-        on_cut = keep & ~(np.pad(keep, ((0, 0), (1, 1)))[:, :-2] & np.pad(keep, ((0, 0), (1, 1)))[:, 2:])
+        padded = np.pad(keep, ((0, 0), (1, 1)))
+        on_cut = keep & ~(padded[:, :-2] & padded[:, 2:])
         on_cut[:, [0, -1]] = False
         areas = stats[1:, cv2.CC_STAT_AREA]
         severed = np.zeros(count, bool)
