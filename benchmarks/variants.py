@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from src.ml import Box
+from src.ml.trainingset import enlarged
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,6 @@ def encode(image: np.ndarray, extension: str = ".png", quality: int = 95) -> byt
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if extension == ".jpg" else []
     ok, data = cv2.imencode(extension, image, params)
     return data.tobytes()
-
-
-def enlarge(digit: np.ndarray, scale: float) -> np.ndarray:
-    """A 28x28 digit drawn large: smooth upscaling, ink as float in [0, 1]."""
-    size = round(28 * scale)
-    return cv2.resize(digit.astype(np.float32) / 255.0, (size, size), interpolation=cv2.INTER_CUBIC).clip(0, 1)
 
 
 def change_pen(ink: np.ndarray, pixels: int) -> np.ndarray:
@@ -68,7 +63,7 @@ def compose(
     inks = []
     for digit in digits:
         scale = rng.uniform(*scales)
-        inks.append(change_pen(enlarge(digit, scale), round(pen * scale)))
+        inks.append(change_pen(enlarged(digit, scale), round(pen * scale)))
     margin = 20
     spaces = [int(rng.integers(*gaps)) for _ in inks[1:]] + [0]
     width = sum(i.shape[1] for i in inks) + sum(spaces) + 2 * margin
