@@ -74,7 +74,7 @@ def when_ready(server):
 
 
 def post_fork(server, worker):
-    from src.storage import forget_inherited_connections
+    from src.database import forget_inherited_connections
 
     # Each worker serves one request at a time on a machine whose cores the other workers use.
     compute_on_one_thread()

@@ -10,8 +10,8 @@ from cachelib import RedisCache
 from flask import Flask
 from flask_caching import Cache
 
-from src import storage
 from src.config import redis_options
+from src.errors import describe_error
 
 cache = Cache()
 
@@ -87,7 +87,7 @@ class CacheInUse:
     def _failed(self, error: Exception) -> None:
         with self.lock:
             self.last_failure = time.monotonic()
-            self.last_error = storage.describe_error(error)
+            self.last_error = describe_error(error)
             if self.down_since is None:
                 self.down_since = time.monotonic()
                 self.app.logger.warning(

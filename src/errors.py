@@ -1,5 +1,6 @@
 """The service's domain errors: what went wrong in its own terms. src/api/problems.py gives each its
-HTTP status; the storage's own errors are in src/storage.py."""
+HTTP status; the storage's own are `DatabaseUnavailable` (src/database.py) and `PredictionNotFound`
+(src/storage.py)."""
 
 
 class NoDigitFound(Exception):
@@ -20,3 +21,9 @@ class QuotaExceeded(Exception):
     def __init__(self, detail: str, retry_after: int):
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+def describe_error(error: Exception) -> str:
+    """The error's type and the first line of its message: drivers' messages run on with hints."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")

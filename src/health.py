@@ -3,8 +3,9 @@
 from flask import current_app
 
 from src.cache import cache
+from src.database import DatabaseUnavailable, db, ping
+from src.errors import describe_error
 from src.readings import current_model, model_load_error
-from src.storage import DatabaseUnavailable, db, describe_error, ping
 
 
 def _failure(error: Exception) -> dict:

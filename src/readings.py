@@ -17,9 +17,11 @@ from flask import Flask, current_app
 from PIL import Image
 
 from src import storage
+from src.database import utc_now
 from src.errors import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
 from src.ml import DigitModel, recognise
 from src.stored_image import without_metadata
+from src.tables import Prediction
 
 DIGIT_SIDE = 28
 DIGITS = re.compile(r"[0-9]+")
@@ -145,7 +147,7 @@ def address_key(address: str | None) -> str:
     return hmac.new(key, (address or "").encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def check_quota(address: str, replaces: storage.Prediction | None = None) -> None:
+def check_quota(address: str, replaces: Prediction | None = None) -> None:
     """Refuse to store from a client address that has stored its hour's worth. A reading stored in place
     of another (`replaces`) takes that one's room: a drawing read again as it grows is still one entry,
     even at the limit."""
@@ -155,7 +157,7 @@ def check_quota(address: str, replaces: storage.Prediction | None = None) -> Non
     )
     if not per_hour and not bytes_per_hour:
         return
-    hour_ago = storage.utc_now() - timedelta(hours=1)
+    hour_ago = utc_now() - timedelta(hours=1)
     count, size, first = storage.stored_since(address, hour_ago)
     if replaces is not None and replaces.client_address == address and replaces.created_at >= hour_ago:
         count, size = count - 1, size - (replaces.image_size or 0)
@@ -179,7 +181,7 @@ def predict(
     source: str,
     client_id: str | None,
     client_address: str | None = None,
-    replaces: storage.Prediction | None = None,
+    replaces: Prediction | None = None,
 ) -> Outcome:
     """Read the digits in encoded image bytes and, if asked, store the prediction: as a new one,
     or in place of the stored prediction `replaces` (a drawing read again once it has more strokes).
@@ -237,7 +239,7 @@ def is_label_for(label: str | None, number: str) -> bool:
     return label is not None and len(label) == len(number) and DIGITS.fullmatch(label) is not None
 
 
-def correct_prediction(prediction: storage.Prediction, label: str | None) -> None:
+def correct_prediction(prediction: Prediction, label: str | None) -> None:
     """Record the number a person says was written (one digit per digit read), or withdraw it with None."""
     if label is not None and not is_label_for(label, prediction.number):
         raise LabelMismatch(
@@ -254,7 +256,7 @@ def labelled_inputs(last: int):
         yield (label if is_label_for(label, number) else number), inputs
 
 
-def input_png(prediction: storage.Prediction) -> bytes:
+def input_png(prediction: Prediction) -> bytes:
     """The digits the model saw, side by side: white ink on black, 28 pixels high."""
     digits = np.frombuffer(prediction.inputs, dtype=np.uint8).reshape(-1, DIGIT_SIDE, DIGIT_SIDE)
     png = io.BytesIO()

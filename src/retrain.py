@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from src import storage, versions
+from src.database import utc_now
 from src.ml import gate, mnist, train
 from src.ml.trainingset import Part
 
@@ -96,7 +97,7 @@ def retrain_command(train_limit, test_limit, augment, seed, data_dir) -> None:
     click.echo(gate.table(verdict))
     card = {
         **card,
-        "created_at": versions.timestamp(storage.utc_now()),
+        "created_at": versions.timestamp(utc_now()),
         "parent": current.version,
         "corrections": {"training": int((~held).sum()), "held_back": int(held.sum()), "writers": len(set(writers))},
         "gate": verdict.figures(),

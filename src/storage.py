@@ -1,49 +1,26 @@
-"""Stored predictions: the database, the `predictions` table, the `samples` table of corrected digits
-(which outlives the predictions), the `model_versions` table, the queries the service runs, the
-database prepared once per start of the service, and the `init-db` and `clear-predictions` commands.
+"""Stored predictions and samples: the queries the service runs, the tables created and the stored
+predictions cleared once per start of the service, and the `init-db` and `clear-predictions` commands.
 
-On PostgreSQL a database that is down or stuck fails requests fast, as `DatabaseUnavailable`,
-and the service recovers by itself once it answers again, also when it was down at the start."""
+Every function here raises domain errors (`PredictionNotFound`, `DatabaseUnavailable`), never HTTP ones."""
 
-import functools
 import multiprocessing
-import secrets
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from select import POLLIN, poll
+from datetime import datetime, timedelta
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
-from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import (
-    JSON,
-    Index,
-    LargeBinary,
-    String,
-    UniqueConstraint,
-    and_,
-    bindparam,
-    delete,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-)
-from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DisconnectionError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import and_, bindparam, delete, func, insert, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
-# Seconds to wait for a connection; psycopg waits at least 2.
-CONNECT_TIMEOUT = 2
-# The longest any statement of the service may run: far above what they take, but bounded, so
-# that a lock held elsewhere cannot pin a worker for ever.
-STATEMENT_TIMEOUT_MS = 5000
+from src import database
+from src.database import DatabaseUnavailable, db, needs_database, utc_now
+from src.errors import describe_error
+from src.tables import Prediction, Sample, new_public_id
+
 # The largest id the `predictions` table can hold (its id is an INTEGER), and so the most pages there can be.
 MAX_ID = 2**31 - 1
 # How often a service that started while the database was down tries to prepare it.
@@ -53,27 +30,6 @@ PREPARE_RETRY_SECONDS = 2
 SCHEMA_LOCK = 0x64696769747321
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-db = SQLAlchemy(model_class=Base)
-
-
-def utc_now() -> datetime:
-    """Naive UTC: SQLite keeps no time zone, so every stored time is UTC by convention."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached or did not answer in time; the request may be tried again later."""
-
-    def __init__(self, reason: str):
-        super().__init__("The database is not answering; try again in a few seconds.")
-        self.reason = reason
-        """What the database driver said, for the health check and the log (not for clients)."""
-
-
 class PredictionNotFound(LookupError):
     """No stored prediction has this id: it never existed, or it was deleted."""
 
@@ -81,172 +37,13 @@ class PredictionNotFound(LookupError):
         super().__init__(f"There is no prediction {public_id}; it may have been deleted.")
 
 
-class Prediction(db.Model):
-    """One image a client sent and what the model read in it, with a person's correction if given."""
-
-    __tablename__ = "predictions"
-    # Covers the quota's question (how many, and how many bytes, from one address since when), so that it
-    # is answered from the index alone.
-    __table_args__ = (Index("ix_predictions_quota", "client_address", "created_at", "image_size"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    """The order predictions were stored in; never shown, since it would let anyone count and guess them."""
-    public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    """The id in URLs and answers: random, 128 bits."""
-    created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
-    image: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    content_type: Mapped[str] = mapped_column(String(32))
-    sha256: Mapped[str] = mapped_column(String(64))
-    inputs: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    """The normalised 28x28 uint8 digits the model saw, left to right, row-major."""
-    number: Mapped[str] = mapped_column(String)
-    digits: Mapped[list] = mapped_column(JSON)
-    model_version: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(16))
-    client_id: Mapped[str | None] = mapped_column(String(64))
-    client_address: Mapped[str | None] = mapped_column(String(32))
-    """A keyed hash of the address the prediction came from: what a client's quota counts by."""
-    image_size: Mapped[int | None]
-    """The stored image's bytes."""
-    label: Mapped[str | None] = mapped_column(String)
-    labelled_at: Mapped[datetime | None]
-
-
-class Sample(db.Model):
-    """One digit of a corrected prediction, as training data: the input the model saw and the true digit.
-
-    Kept apart from the predictions so that clearing them (at start, by retention, by the admin) keeps
-    the dataset people built; a prediction's maker deleting it deletes its samples too.
-    """
-
-    __tablename__ = "samples"
-    __table_args__ = (UniqueConstraint("prediction_id", "position"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    prediction_id: Mapped[str] = mapped_column(String(32))
-    """The public id of the prediction it came from, which may since have been deleted."""
-    position: Mapped[int]
-    """Which digit of that prediction, from 0 at the left."""
-    input: Mapped[bytes] = mapped_column(LargeBinary)
-    """The normalised 28x28 uint8 digit the model saw, row-major."""
-    label: Mapped[int]
-    """The true digit, as the person gave it."""
-    read: Mapped[int]
-    """The digit the model read."""
-    model_version: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(16))
-    client_id: Mapped[str | None] = mapped_column(String(64))
-    """Who wrote it (the client that made the prediction): the retrain tests on writers it has not seen."""
-    created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
-
-
-class ModelVersion(db.Model):
-    """A trained model, kept in the database (on PostgreSQL) so that every host of the service can serve it."""
-
-    __tablename__ = "model_versions"
-
-    version: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    model: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    """The joblib file."""
-    card: Mapped[dict] = mapped_column(JSON)
-    promoted_at: Mapped[datetime | None]
-    """When it was last put in use, by the gate or by `flask model use`; None if never."""
-
-
-class ModelInUse(db.Model):
-    """The one row naming the version every host serves; none: the model file the service ships with."""
-
-    __tablename__ = "model_in_use"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[str] = mapped_column(String(64))
-    changed_at: Mapped[datetime] = mapped_column(default=utc_now)
-
-
 # Built once: building the statement and its key for SQLAlchemy's compiled cache on every call
 # took a fifth of the time an insert takes.
 INSERT_PREDICTION = insert(Prediction)
 
 
-def new_public_id() -> str:
-    """22 characters of URL-safe base64: 128 random bits."""
-    return secrets.token_urlsafe(16)
-
-
-def tune_sqlite(dbapi_connection, connection_record) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers carry on while one writer commits; the busy timeout makes
-    # concurrent writers queue for the write lock instead of failing with
-    # "database is locked". NORMAL is durable enough in WAL mode and spares an
-    # fsync per commit.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def limit_statement_time(dbapi_connection, connection_record) -> None:
-    # A session setting, so outside a transaction: a rollback would undo it.
-    dbapi_connection.autocommit = True
-    dbapi_connection.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
-    dbapi_connection.autocommit = False
-
-
-def refuse_closed_connection(dbapi_connection, connection_record, connection_proxy) -> None:
-    """Hand out no pooled connection that PostgreSQL has closed (a restart, a failover, an idle
-    timeout): the pool then connects afresh, and the request goes on.
-
-    A server that closes a connection says so on it, so an idle connection with anything to read
-    is one that is going away. Looking costs no round trip to the database, where pool_pre_ping's
-    SELECT 1 costs one on every request.
-    """
-    if not dbapi_connection.closed:
-        poller = poll()
-        poller.register(dbapi_connection.fileno(), POLLIN)
-        if not poller.poll(0):
-            return
-    raise DisconnectionError("PostgreSQL closed this connection while it was in the pool.")
-
-
-def as_unavailable(context: ExceptionContext) -> DatabaseUnavailable | None:
-    """An OperationalError is the database's state, not the request's fault: refused or dropped
-    connections, a server shutting down, a statement cancelled by its timeout."""
-    if isinstance(context.sqlalchemy_exception, OperationalError):
-        return DatabaseUnavailable(describe_error(context.original_exception))
-    return None
-
-
-def describe_error(error: Exception) -> str:
-    """The error's type and the first line of its message: drivers' messages run on with hints."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
-
-
-def postgresql_engine_options(configured: dict) -> dict:
-    """Fail fast: a bounded wait to connect."""
-    return {
-        **configured,
-        "connect_args": {"connect_timeout": CONNECT_TIMEOUT, **configured.get("connect_args", {})},
-    }
-
-
 def init_app(app: Flask) -> None:
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        configured = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = postgresql_engine_options(configured)
-    db.init_app(app)
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", tune_sqlite)
-        elif db.engine.dialect.name == "postgresql":
-            event.listen(db.engine, "connect", limit_statement_time)
-            event.listen(db.engine, "checkout", refuse_closed_connection)
-        event.listen(db.engine, "handle_error", as_unavailable)
-    # An app that is built but not started (tests, the CLI commands) uses the database as it is.
-    ready = threading.Event()
-    ready.set()
-    app.extensions["database_ready"] = ready
+    database.init_app(app)
     app.cli.add_command(init_db_command)
     app.cli.add_command(clear_predictions_command)
 
@@ -278,19 +75,6 @@ def _add_new_columns(connection) -> None:
         connection.execute(text(f"CREATE UNIQUE INDEX ix_predictions_public_id ON {table.name} (public_id)"))
     for index in table.indexes:
         index.create(connection, checkfirst=True)
-
-
-def needs_database(function):
-    """A storage function that is refused, as DatabaseUnavailable, until the database is prepared for
-    this start of the service: nothing is stored that the clearing at start would then delete."""
-
-    @functools.wraps(function)
-    def when_prepared(*args, **kwargs):
-        if not current_app.extensions["database_ready"].is_set():
-            raise DatabaseUnavailable("The database has not answered since the service started.")
-        return function(*args, **kwargs)
-
-    return when_prepared
 
 
 @needs_database
@@ -355,18 +139,6 @@ def start(app: Flask) -> None:
             return
 
     threading.Thread(target=prepare_when_reachable, name="prepare-database", daemon=True).start()
-
-
-def forget_inherited_connections(app: Flask) -> None:
-    """In a forked worker: never use a connection the master had open when it forked (its thread may
-    have been preparing the database), and do not close it for the master either."""
-    with app.app_context():
-        db.engine.dispose(close=False)
-
-
-@needs_database
-def ping() -> None:
-    db.session.execute(select(1))
 
 
 @needs_database

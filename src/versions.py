@@ -22,9 +22,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import delete, select
 
-from src import storage
+from src.database import db, utc_now
+from src.errors import describe_error
 from src.ml import DigitModel, load_model
-from src.storage import ModelInUse, ModelVersion, db
+from src.tables import ModelInUse, ModelVersion
 
 CHECK_SECONDS = 2.0
 
@@ -53,7 +54,7 @@ class DatabaseVersions:
     def use(self, version: str) -> None:
         row = db.session.get(ModelVersion, version)
         if row is not None:
-            row.promoted_at = storage.utc_now()
+            row.promoted_at = utc_now()
         db.session.execute(delete(ModelInUse))
         db.session.add(ModelInUse(id=1, version=version))
         db.session.commit()
@@ -102,14 +103,14 @@ class FolderVersions:
     def add(self, model: bytes, card: dict) -> None:
         record = self._record(card["version"])
         self._write(record.with_suffix(".joblib"), model)
-        entry = {"card": card, "created_at": timestamp(storage.utc_now()), "promoted_at": None}
+        entry = {"card": card, "created_at": timestamp(utc_now()), "promoted_at": None}
         self._write(record, json.dumps(entry).encode())
 
     def use(self, version: str) -> None:
         record = self._record(version)
         if record.exists():
             entry = json.loads(record.read_text())
-            self._write(record, json.dumps({**entry, "promoted_at": timestamp(storage.utc_now())}).encode())
+            self._write(record, json.dumps({**entry, "promoted_at": timestamp(utc_now())}).encode())
         self._write(self.pointer, version.encode())
 
     def model(self, version: str) -> tuple[bytes, dict]:
@@ -177,7 +178,7 @@ class ServedModel:
         try:
             wanted = self.store.in_use()
         except Exception as error:
-            self.app.logger.warning("Could not look up the model version in use (%s)", storage.describe_error(error))
+            self.app.logger.warning("Could not look up the model version in use (%s)", describe_error(error))
             return
         if wanted is None and self.base is not None:
             wanted = self.base.version

@@ -14,6 +14,7 @@ from src.api.openapi import json_body
 from src.api.uploads import read_upload
 from src.datasets import csv_chunks, idx_zip_chunks
 from src.readings import correct_prediction, input_png, labelled_inputs, predict
+from src.tables import Prediction
 
 DIGITS = re.compile(r"[0-9]+")
 MAX_PER_PAGE = 100
@@ -37,7 +38,7 @@ def digits_json(digits: list[dict]) -> list[dict]:
     ]
 
 
-def prediction_json(prediction: storage.Prediction) -> dict:
+def prediction_json(prediction: Prediction) -> dict:
     return {
         "id": prediction.public_id,
         "created_at": timestamp(prediction.created_at),

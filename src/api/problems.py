@@ -7,9 +7,10 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge, TooManyRequests
 from werkzeug.http import HTTP_STATUS_CODES
 
+from src.database import DatabaseUnavailable
 from src.errors import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
 from src.ml import ImageTooLarge, NotAnImage
-from src.storage import DatabaseUnavailable, PredictionNotFound
+from src.storage import PredictionNotFound
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -8,6 +8,7 @@ from werkzeug.exceptions import BadRequest
 from src import storage
 from src.api.auth import require_admin
 from src.api.predictions import MAX_PER_PAGE, dataset_export, int_arg, page_json, timestamp
+from src.tables import Sample
 
 
 def only_query_parameters(*names: str) -> None:
@@ -17,7 +18,7 @@ def only_query_parameters(*names: str) -> None:
         raise BadRequest(f"Unknown query parameter {unknown[0]!r}; this takes only {', '.join(names)}.")
 
 
-def sample_json(sample: storage.Sample) -> dict:
+def sample_json(sample: Sample) -> dict:
     return {
         "id": sample.id,
         "created_at": timestamp(sample.created_at),

@@ -10,8 +10,9 @@ import pytest
 import requests
 from sqlalchemy import insert
 
+from src.database import db
 from src.ml import recognise
-from src.storage import Prediction, db, new_public_id
+from src.tables import Prediction, new_public_id
 from tests.conftest import serving
 
 

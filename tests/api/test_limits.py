@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.corpus import padded_png
 from benchmarks.uploads import b64, written
-from src import storage
+from src import database
 from tests.api.test_exports import store_rows
 from tests.conftest import ADMIN_TOKEN
 
@@ -89,7 +89,7 @@ def test_padding_in_an_upload_is_not_stored(app, client, seven):
 
 def test_predictions_older_than_the_retention_are_deleted_as_new_ones_are_stored(make_app, seven):
     app = make_app(RETENTION_DAYS=30)
-    old, recent = storage.utc_now() - timedelta(days=31), storage.utc_now() - timedelta(days=29)
+    old, recent = database.utc_now() - timedelta(days=31), database.utc_now() - timedelta(days=29)
     store_rows(app, [{"number": "1", "inputs": bytes(784), "created_at": old}] * 3)
     store_rows(app, [{"number": "2", "inputs": bytes(784), "created_at": recent}])
 

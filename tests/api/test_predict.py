@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from benchmarks.uploads import b64, written
 from src import readings
+from src.database import db
 from src.ml import recognise
-from src.storage import Prediction, db
+from src.tables import Prediction
 
 
 def stored_count(app) -> int:

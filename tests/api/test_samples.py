@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from benchmarks.uploads import b64, written
 from src import storage
-from src.storage import Sample, db
+from src.database import db
+from src.tables import Sample
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

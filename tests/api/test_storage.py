@@ -1,32 +1,24 @@
 """Storage: SQLite's tuning, clearing once per start, and the whole storage cycle on SQLite and on
 PostgreSQL (127.0.0.1:5432, database `test`), with the cache shared through Redis (127.0.0.1:6379) as
-JSON; tables created by several processes at once or by an earlier version, and PostgreSQL or Redis
-going away, hanging and coming back."""
+JSON; tables created by several processes at once or by an earlier version. PostgreSQL going away is
+in test_database.py, the cache in test_cache.py."""
 
 import csv
-import hashlib
 import io
 import json
-import logging
-import pickle
 import threading
-import time
 import zipfile
 
-import psycopg
 import pytest
-import redis
 import requests
 from flask.testing import FlaskClient
 from sqlalchemy import Column, MetaData, Table, inspect, text
-from sqlalchemy.exc import DisconnectionError
 
-from benchmarks.faults import Outage
-from benchmarks.uploads import b64, written
+from benchmarks.uploads import b64
 from src import storage
-from src.cache import CacheInUse
-from src.storage import Prediction, db
-from tests.api.conftest import POSTGRES_URL, REDIS_URL, schema_url
+from src.database import db, utc_now
+from src.tables import Prediction
+from tests.api.conftest import stored_total
 from tests.conftest import ADMIN_TOKEN, serving
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -38,10 +30,6 @@ def database(request, make_app):
     if request.param == "sqlite":
         return request.param, make_app()
     return request.param, make_app(**request.getfixturevalue("postgres_settings"))
-
-
-def stored_total(app) -> int:
-    return app.test_client().get("/api/predictions", headers=ADMIN).json["total"]
 
 
 def test_sqlite_runs_with_wal_and_a_busy_timeout(app):
@@ -157,18 +145,6 @@ def test_eight_concurrent_writers_on_postgresql(make_app, postgres_settings, sev
     assert stored_total(app) == 40
 
 
-def test_a_redis_cache_is_shared_by_every_process_of_the_service(make_app, redis_settings, seven):
-    first, second = make_app(**redis_settings), make_app(**redis_settings)
-
-    read = first.test_client().post("/api/predict", json={"image": b64(seven)})
-    repeated = second.test_client().post("/api/predict", json={"image": b64(seven)})
-
-    assert second.test_client().get("/api/health", headers=ADMIN).json["cache"] == {"ok": True, "backend": "RedisCache"}
-    assert (read.json["cached"], repeated.json["cached"]) == (False, True)
-    assert repeated.json["digits"] == read.json["digits"]
-    assert stored_total(second) == 2
-
-
 def test_four_processes_creating_the_tables_of_a_fresh_schema_at_once_all_succeed(make_app, postgres_settings):
     apps = [make_app(create_tables=False, **postgres_settings) for _ in range(4)]
     start = threading.Barrier(len(apps))
@@ -231,120 +207,6 @@ def test_an_insert_the_database_refuses_stores_nothing_and_the_next_one_is_store
     assert stored_total(app) == 1
 
 
-@pytest.fixture
-def postgres_through_a_proxy(make_app, postgres_settings, postgres_schema):
-    """A proxy in front of PostgreSQL that a test can take down, and an app on the test's schema
-    that reaches PostgreSQL only through it."""
-    make_app(**postgres_settings)  # the tables
-    postgres = Outage(5432)
-    through_the_proxy = schema_url(postgres_schema, f"127.0.0.1:{postgres.port}")
-    yield postgres, make_app(create_tables=False, DATABASE_URL=through_the_proxy)
-    postgres.down()
-
-
-def test_postgresql_going_away_is_a_503_problem_and_the_service_recovers_by_itself(postgres_through_a_proxy, seven):
-    postgres, app = postgres_through_a_proxy
-    client = app.test_client()
-    before = client.post("/api/predict", json={"image": b64(seven)})
-
-    postgres.down()
-    try:
-        during = client.post("/api/predict", json={"image": b64(written("3"))})
-        health = client.get("/api/health", headers=ADMIN)
-        unsaved = client.post("/api/predict", json={"image": b64(written("4")), "save": False})
-    finally:
-        postgres.up()
-    after = client.post("/api/predict", json={"image": b64(written("5"))})
-
-    assert before.status_code == 201
-    assert during.status_code == 503
-    assert during.mimetype == "application/problem+json"
-    assert during.json["detail"] == "The database is not answering; try again in a few seconds."
-    assert health.status_code == 503
-    assert health.json["detail"] == "Not working: database."
-    assert health.json["database"]["error"].startswith("OperationalError: ")
-    assert (unsaved.status_code, unsaved.json["number"]) == (200, "4"), "reading without storing needs no database"
-    assert after.status_code == 201
-    assert [item["number"] for item in client.get("/api/predictions").json["items"]] == ["5", "7"]
-
-
-def test_a_connection_that_postgresql_dropped_is_replaced_without_failing_a_request(postgres_through_a_proxy, seven):
-    postgres, app = postgres_through_a_proxy
-    client = app.test_client()
-    before = client.post("/api/predict", json={"image": b64(seven)})
-
-    postgres.cut()
-    after = client.post("/api/predict", json={"image": b64(written("5"))})
-
-    assert (before.status_code, after.status_code) == (201, 201)
-    assert stored_total(app) == 2
-
-
-def end_backend(pid: int) -> None:
-    """End a PostgreSQL backend, as PostgreSQL does to every connection when it shuts down or fails
-    over, and wait until it has gone (its goodbye is sent to the client before that)."""
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
-        deadline = time.monotonic() + 5
-        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
-            assert time.monotonic() < deadline, "the backend did not end"
-            time.sleep(0.01)
-
-
-def test_only_an_open_connection_with_nothing_to_read_leaves_the_pool():
-    with psycopg.connect(POSTGRES_URL) as idle:
-        assert storage.refuse_closed_connection(idle, None, None) is None
-        end_backend(idle.info.backend_pid)
-        with pytest.raises(DisconnectionError):
-            storage.refuse_closed_connection(idle, None, None)
-    with pytest.raises(DisconnectionError):
-        storage.refuse_closed_connection(idle, None, None)
-
-
-def test_a_connection_that_postgresql_ended_itself_is_replaced_without_failing_a_request(
-    make_app, postgres_settings, seven
-):
-    app = make_app(**postgres_settings)
-    client = app.test_client()
-    before = client.post("/api/predict", json={"image": b64(seven)})
-    with app.app_context():
-        pooled = db.engine.raw_connection()
-        backend = pooled.driver_connection.info.backend_pid
-        pooled.close()
-
-    end_backend(backend)
-    after = client.post("/api/predict", json={"image": b64(written("5"))})
-
-    assert (before.status_code, after.status_code) == (201, 201)
-    assert stored_total(app) == 2
-
-
-def test_a_cache_that_goes_down_is_logged_once_and_again_when_it_is_back(make_app, redis_settings, caplog):
-    redis = Outage(6379)
-    app = make_app(**{**redis_settings, "CACHE_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0"})
-    client = app.test_client()
-    images = [written(digit) for digit in "234568"]
-    caplog.set_level(logging.INFO, logger=app.logger.name)
-
-    first = client.post("/api/predict", json={"image": b64(images[0])})
-    redis.down()
-    try:
-        during = [client.post("/api/predict", json={"image": b64(image)}) for image in images[1:]]
-    finally:
-        redis.up()
-    app.extensions["cache_in_use"].retry_after = 0
-    repeats = [client.post("/api/predict", json={"image": b64(images[0])}) for _ in range(2)]
-
-    assert first.status_code == 201
-    assert [response.status_code for response in during] == [201] * 5
-    assert [response.json["number"] for response in during] == ["3", "4", "5", "6", "8"]
-    messages = [record.getMessage() for record in caplog.records if record.name == app.logger.name]
-    assert len(messages) == 2, messages
-    assert messages[0].startswith("The cache is down (ConnectionError")
-    assert messages[1].startswith("The cache is back after")
-    assert [response.json["cached"] for response in repeats] == [True, True]
-
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_table_made_by_the_previous_version_gets_the_new_columns_and_its_rows_ids(request, make_app, seven, backend):
     settings = request.getfixturevalue("postgres_settings") if backend == "postgresql" else {}
@@ -373,7 +235,7 @@ def test_a_table_made_by_the_previous_version_gets_the_new_columns_and_its_rows_
                 "(created_at, image, content_type, sha256, inputs, number, digits, model_version, source) "
                 "VALUES (:now, :image, 'image/png', :sha, :inputs, '7', :digits, 'old', 'api')"
             ),
-            [{"now": storage.utc_now(), "image": seven, "sha": "0" * 64, "inputs": bytes(784), "digits": digits}] * 2,
+            [{"now": utc_now(), "image": seven, "sha": "0" * 64, "inputs": bytes(784), "digits": digits}] * 2,
         )
         db.session.commit()
 
@@ -386,63 +248,3 @@ def test_a_table_made_by_the_previous_version_gets_the_new_columns_and_its_rows_
     assert len(listed) == 2 and len({item["id"] for item in listed}) == 2
     assert client.get(f"/api/predictions/{listed[0]['id']}", headers=ADMIN).json["number"] == "7"
     assert added.status_code == 201
-
-
-class PlantedCode:
-    """What a pickle planted in Redis could do when the service reads it back: here, leave a file."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (str(self.path), "w"))
-
-
-def test_the_cache_keeps_json_and_never_runs_a_pickle_planted_in_redis(make_app, redis_settings, tmp_path, seven):
-    app = make_app(**redis_settings)
-    client = app.test_client()
-    model = app.extensions["served_model"].base.version
-    planted, trap = written("5"), tmp_path / "code-ran"
-    key = f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(planted).hexdigest()}"
-    redis_client = redis.Redis.from_url(REDIS_URL)
-    redis_client.set(key, b"!" + pickle.dumps(PlantedCode(trap)))
-
-    first = client.post("/api/predict", json={"image": b64(seven)})
-    stored = redis_client.get(
-        f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(seven).hexdigest()}"
-    )
-    answer = client.post("/api/predict", json={"image": b64(planted)})
-
-    assert json.loads(stored)["number"] == "7"
-    assert not trap.exists(), "the planted pickle ran"
-    assert (answer.status_code, answer.json["number"], answer.json["cached"]) == (201, "5", False)
-    assert first.json["cached"] is False
-
-
-def test_a_hanging_redis_costs_a_request_its_timeout_once_per_retry_period(make_app, redis_settings, monkeypatch):
-    # A period longer than the test, however slow the machine: the twenty requests fall in one.
-    monkeypatch.setattr(CacheInUse, "retry_after", 60.0)
-    redis_proxy = Outage(6379)
-    settings = {**redis_settings, "CACHE_REDIS_URL": f"redis://127.0.0.1:{redis_proxy.port}/0"}
-    app = make_app(**settings, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="1000 per minute")
-    client = app.test_client()
-    images = [written(digit) for digit in "0123456789"]
-    client.post("/api/predict", json={"image": b64(images[0])})
-
-    redis_proxy.hang()
-    try:
-        durations, statuses = [], []
-        for image in images * 2:
-            started = time.perf_counter()
-            statuses.append(client.post("/api/predict", json={"image": b64(image)}).status_code)
-            durations.append(time.perf_counter() - started)
-        health = client.get("/api/health")
-    finally:
-        redis_proxy.down()
-
-    assert statuses == [201] * 20
-    assert redis_proxy.hung_connections <= 2, "one try for the rate limits, one for the cache"
-    # Each try waits 50 ms at most (REDIS_TIMEOUT); a second is far above that on any day of this machine,
-    # and below what one try cost before (1 s, three retries).
-    assert max(durations) < 1.0, durations
-    assert health.status_code == 200 and health.json["status"] == "degraded"

@@ -91,7 +91,8 @@ def phone_page(browser, live_server, console):
 @pytest.fixture
 def stored(app):
     """The predictions stored in the service's database, oldest first: (number, label, source) each."""
-    from src.storage import Prediction, db
+    from src.database import db
+    from src.tables import Prediction
 
     def rows() -> list[tuple[str, str | None, str]]:
         with app.app_context():
