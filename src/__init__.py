@@ -9,8 +9,8 @@ if TYPE_CHECKING:
 
 def create_app(test_config: dict | None = None, *, production: bool = False) -> "Flask":
     """Settings come from the defaults (with the production ones for the production entry point), then
-    the environment, then `instance/config.py`; a test's mapping replaces the instance file.
-    INSTANCE_PATH moves the instance folder."""
+    `instance/config.py`, then the environment, in the order Flask's documentation gives; a test's mapping
+    replaces the instance file and comes last. INSTANCE_PATH moves the instance folder."""
     # Imported here, as in Flask's tutorial, so that importing the engine (`src.ml`) for training or
     # evaluation does not load Flask, SQLAlchemy and the rest of the service.
     from flask import Flask
@@ -33,10 +33,10 @@ def create_app(test_config: dict | None = None, *, production: bool = False) -> 
     app.config.from_mapping(config.defaults(app.instance_path))
     if production:
         app.config.from_mapping(config.PRODUCTION)
-    app.config.from_mapping(config.from_environment(os.environ))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-    else:
+    app.config.from_mapping(config.from_environment(os.environ))
+    if test_config is not None:
         app.config.from_mapping(test_config)
     config.check(app.config)
     config.derive(app.config)

@@ -1,6 +1,6 @@
 """The service's settings: defaults in code (and the production entry point's own), the environment
-variables that override them, the settings derived from others, and the secret key kept in the instance
-folder when none is configured."""
+variables that override them and `instance/config.py` (see `create_app` for the order), the settings
+derived from others, and the secret key kept in the instance folder when none is configured."""
 
 import os
 import secrets

@@ -1,4 +1,4 @@
-"""Settings: defaults, then the environment, then instance/config.py, then a test's mapping; and the secret key."""
+"""Settings: defaults, then instance/config.py, then the environment, then a test's mapping; and the secret key."""
 
 import pytest
 
@@ -73,7 +73,7 @@ def test_a_malformed_environment_variable_is_named(instance, monkeypatch):
         create_app({"SECRET_KEY": "x"})
 
 
-def test_the_instance_config_overrides_the_environment(instance, monkeypatch):
+def test_the_environment_overrides_the_instance_config(instance, monkeypatch):
     instance.mkdir()
     (instance / "config.py").write_text('ADMIN_TOKEN = "from the instance file"\nSECRET_KEY = "file key"\n')
     monkeypatch.setenv("ADMIN_TOKEN", "from the environment")
@@ -81,7 +81,7 @@ def test_the_instance_config_overrides_the_environment(instance, monkeypatch):
 
     app = create_app()
 
-    assert app.config["ADMIN_TOKEN"] == "from the instance file"
+    assert app.config["ADMIN_TOKEN"] == "from the environment"
     assert app.config["SECRET_KEY"] == "file key"
     assert app.config["MAX_PIXELS"] == 1000
 
@@ -90,6 +90,8 @@ def test_a_test_mapping_replaces_the_instance_config(instance, monkeypatch):
     instance.mkdir()
     (instance / "config.py").write_text('ADMIN_TOKEN = "from the instance file"\n')
     monkeypatch.setenv("ADMIN_TOKEN", "from the environment")
+
+    monkeypatch.setenv("MAX_PIXELS", "1000")
 
     app = create_app({"SECRET_KEY": "x", "MAX_PIXELS": 5})
 
