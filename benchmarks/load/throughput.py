@@ -5,7 +5,7 @@ import statistics
 import time
 
 from benchmarks.service import time_engine
-from src.ml import load_model
+from src.ml import DEFAULT_MODEL_PATH, load_model
 
 from .report import audit, mark, print_audit, print_cores, print_figures, print_figures_header
 from .stack import Deployment, stack
@@ -33,7 +33,7 @@ def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
         f"{args.seconds / 2:g} s, both running, in {TURNS} turns of {four_turn:g} s and {one_turn:g} s, "
         f"the engine alone on {ENGINE_CANVASES} canvases in this process before each"
     )
-    model = load_model()
+    model = load_model(DEFAULT_MODEL_PATH)
     engine = []
     # This shared machine's speed drifts by a sixth within seconds: taking turns puts everything measured
     # under the same conditions, where one run after the other compares a fast minute with a slow one.

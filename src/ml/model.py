@@ -15,8 +15,9 @@ from sklearn.preprocessing import FunctionTransformer
 from .features import HogFeatures, deskew
 from .svm import PairwiseSVC
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_MODEL_PATH = MODELS_DIR / "digits-svm.joblib"
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "digits-svm.joblib"
+"""The model the repository ships: what the commands and the service's configuration pass unless told
+otherwise. The engine itself reads and writes only the paths its caller passes."""
 NOT_A_DIGIT = 10
 """The class of marks that are not digits: letters, words, scribbles, shapes, pieces of pictures."""
 SEVERAL_DIGITS = 11
@@ -121,13 +122,13 @@ def file_version(model_path: Path) -> str:
     return f"svm-hog-{digest[:12]}"
 
 
-def load_model(model_path: Path = DEFAULT_MODEL_PATH) -> DigitModel:
+def load_model(model_path: Path) -> DigitModel:
     model_path = Path(model_path)
     card = json.loads(card_path(model_path).read_text())
     return DigitModel(pipeline=joblib.load(model_path), card=card, version=card["version"])
 
 
-def save_model(pipeline: Pipeline, card: dict, model_path: Path = DEFAULT_MODEL_PATH) -> DigitModel:
+def save_model(pipeline: Pipeline, card: dict, model_path: Path) -> DigitModel:
     model_path = Path(model_path)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, model_path, compress=3)
