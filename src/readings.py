@@ -1,5 +1,6 @@
-"""Reading and storing: the one path from image bytes to a stored prediction, with what the engine
-read cached by image content and model version; corrections, and the digits as a dataset."""
+"""Predictions, for the API: the one path from image bytes to a stored prediction, with what the engine
+read cached by image content and model version; finding, correcting and deleting stored ones, and the
+digits as a dataset. src/api reaches stored predictions only through here."""
 
 import base64
 import dataclasses
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 import numpy as np
 from flask import Flask, current_app
+from flask_sqlalchemy.pagination import Pagination
 from PIL import Image
 
 from src import storage
@@ -234,6 +236,29 @@ def predict(
     return Outcome(reading=reading, prediction_id=prediction_id, cached=cached, model_version=model.version)
 
 
+def get_prediction(public_id: str) -> Prediction:
+    """The stored prediction `public_id`; PredictionNotFound if there is none."""
+    return storage.get_prediction(public_id)
+
+
+def find_predictions(
+    *, client_id: str | None, digit: int | None, label: str | None, page: int, per_page: int
+) -> Pagination:
+    """A page of stored predictions, newest first: `client_id`'s (None: every client's), whose reading
+    contains `digit` or whose correction is `label`."""
+    return storage.find_predictions(client_id=client_id, digit=digit, label=label, page=page, per_page=per_page)
+
+
+def delete_prediction(prediction: Prediction) -> None:
+    """Delete a prediction, and the samples its correction made."""
+    storage.delete_prediction(prediction)
+
+
+def clear_predictions() -> int:
+    """Delete every stored prediction; how many there were."""
+    return storage.clear_predictions()
+
+
 def is_label_for(label: str | None, number: str) -> bool:
     """Whether `label` gives one ASCII digit for each digit of `number`, and nothing else."""
     return label is not None and len(label) == len(number) and DIGITS.fullmatch(label) is not None
@@ -247,6 +272,11 @@ def correct_prediction(prediction: Prediction, label: str | None) -> None:
             f"give the true digit for each of them, e.g. {prediction.number!r}, not {label!r}."
         )
     storage.set_label(prediction, label)
+
+
+def exported_digits() -> tuple[int, int]:
+    """How many digits an export of the predictions will hold, and the last prediction in it."""
+    return storage.exported_digits()
 
 
 def labelled_inputs(last: int):

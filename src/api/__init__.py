@@ -30,7 +30,7 @@ class ProblemApi(Api):
 
 
 class PublicId(BaseConverter):
-    """A prediction's id: 22 characters of URL-safe base64 (src/storage.py's new_public_id), so that no
+    """A prediction's id: 22 characters of URL-safe base64 (src/tables.py's new_public_id), so that no
     other path (/predictions/export) and nothing a database would refuse (a NUL) is taken for one."""
 
     regex = "[A-Za-z0-9_-]{22}"

@@ -8,7 +8,7 @@ from flask import current_app, request, session
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from src.storage import get_prediction
+from src.readings import get_prediction
 from src.tables import Prediction
 
 

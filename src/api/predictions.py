@@ -8,12 +8,20 @@ from flask import Response, current_app, request, stream_with_context, url_for
 from flask_restful import Resource
 from werkzeug.exceptions import BadRequest
 
-from src import storage
 from src.api.auth import client_id, own_prediction, requesting_client, require_admin
 from src.api.openapi import json_body
 from src.api.uploads import read_upload
 from src.datasets import csv_chunks, idx_zip_chunks
-from src.readings import correct_prediction, input_png, labelled_inputs, predict
+from src.readings import (
+    clear_predictions,
+    correct_prediction,
+    delete_prediction,
+    exported_digits,
+    find_predictions,
+    input_png,
+    labelled_inputs,
+    predict,
+)
 from src.tables import Prediction
 
 DIGITS = re.compile(r"[0-9]+")
@@ -112,7 +120,7 @@ class PredictionList(Resource):
         label = request.args.get("label")
         if label is not None and not DIGITS.fullmatch(label):
             raise BadRequest(f"The query parameter 'label' must be digits, like 7 or 2024, not {label!r}.")
-        page = storage.find_predictions(
+        page = find_predictions(
             client_id=requesting_client(),
             digit=int_arg("digit", None, 0, 9),
             label=label,
@@ -123,7 +131,7 @@ class PredictionList(Resource):
 
     def delete(self):
         require_admin()
-        return {"deleted": storage.clear_predictions()}
+        return {"deleted": clear_predictions()}
 
 
 class PredictionItem(Resource):
@@ -136,7 +144,7 @@ class PredictionItem(Resource):
         return prediction_json(prediction)
 
     def delete(self, prediction_id: str):
-        storage.delete_prediction(own_prediction(prediction_id))
+        delete_prediction(own_prediction(prediction_id))
         return Response(status=204)
 
 
@@ -197,4 +205,4 @@ def dataset_export(name: str, exported, rows) -> Response:
 
 class PredictionExport(Resource):
     def get(self):
-        return dataset_export("digits", storage.exported_digits, labelled_inputs)
+        return dataset_export("digits", exported_digits, labelled_inputs)

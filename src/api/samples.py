@@ -5,9 +5,9 @@ from flask import request
 from flask_restful import Resource
 from werkzeug.exceptions import BadRequest
 
-from src import storage
 from src.api.auth import require_admin
 from src.api.predictions import MAX_PER_PAGE, dataset_export, int_arg, page_json, timestamp
+from src.samples import exported_samples, labelled_samples, samples_page
 from src.tables import Sample
 
 
@@ -35,17 +35,12 @@ class SampleList(Resource):
     def get(self):
         require_admin()
         only_query_parameters("page", "per_page")
-        page = storage.find_samples(page=int_arg("page", 1, 1), per_page=int_arg("per_page", 20, 1, MAX_PER_PAGE))
-        counts = storage.sample_counts()
-        return {**page_json(page, sample_json), "counts": {str(digit): counts.get(digit, 0) for digit in range(10)}}
-
-
-def sample_rows(last: int):
-    return ((str(label), data) for label, data, _ in storage.sample_rows(last))
+        page, counts = samples_page(page=int_arg("page", 1, 1), per_page=int_arg("per_page", 20, 1, MAX_PER_PAGE))
+        return {**page_json(page, sample_json), "counts": {str(digit): count for digit, count in counts.items()}}
 
 
 class SampleExport(Resource):
     def get(self):
         require_admin()
         only_query_parameters("format")
-        return dataset_export("samples", storage.exported_samples, sample_rows)
+        return dataset_export("samples", exported_samples, labelled_samples)
