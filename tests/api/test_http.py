@@ -91,9 +91,10 @@ def test_the_readme_curl_examples_work_as_written(app, tmp_path):
 
 
 def readme_json_examples() -> list[dict]:
-    """The example answers of the README's section "The API"."""
+    """The example answers of the README's section "The API" and of docs/api.md, which details it."""
     section = (ROOT / "README.md").read_text().split("\n## The API\n", 1)[1].split("\n## ", 1)[0]
-    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.DOTALL)]
+    text = section + (ROOT / "docs" / "api.md").read_text()
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.DOTALL)]
 
 
 def shape(value):
