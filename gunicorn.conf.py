@@ -63,9 +63,9 @@ def when_ready(server):
     """Once per start, in the master, once the port is bound and before the workers are forked: create
     the tables and clear stored predictions if configured (in the background while the database is down).
 
-    Then the app's objects (Flask, SQLAlchemy, the model: some 160,000) are frozen out of the
-    garbage collector's reach: a full collection in a worker would otherwise walk them all, some
-    60 ms during which a request waits, and write to pages the workers share with the master.
+    Then the app's objects (Flask, SQLAlchemy, the model: a great many) are frozen out of the
+    garbage collector's reach: a full collection in a worker would otherwise walk them all while a
+    request waits, and write to pages the workers share with the master.
     """
     from src.storage import start
 

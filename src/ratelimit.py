@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def retry_after(response: Response) -> Response:
         """Retry-After on a refusal only: Flask-Limiter's own headers (RATELIMIT_HEADERS_ENABLED)
-        cost two more Redis calls on every request, some 6% of the throughput."""
+        cost two more Redis calls on every request."""
         if response.status_code == 429 and limiter.current_limit is not None:
             # As Flask-Limiter computes it: its reset_at is already rounded up to the next second.
             response.headers["Retry-After"] = str(int(limiter.current_limit.reset_at - time.time()))
