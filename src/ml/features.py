@@ -23,7 +23,26 @@ def deskew(X: np.ndarray) -> np.ndarray:
 
 
 class HogFeatures(TransformerMixin, BaseEstimator):
-    """Histograms of oriented gradients (OpenCV's HOGDescriptor) of each 28x28 digit."""
+    """Histograms of oriented gradients (OpenCV's HOGDescriptor) of each 28x28 digit.
+
+    Parameters
+    ----------
+    cell_size : int, default=7
+        Side of a cell, in pixels, over which one histogram is taken.
+    block_size : int, default=14
+        Side of a block of cells, in pixels, normalised together (L2-Hys).
+    block_stride : int, default=7
+        Step between blocks, in pixels.
+    bins : int, default=18
+        Orientation bins per histogram.
+    signed : bool, default=True
+        Whether the orientations span 360 degrees (a stroke's direction counts) or 180.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        The pixels of a 28x28 digit, 784.
+    """
 
     def __init__(self, cell_size=7, block_size=14, block_stride=7, bins=18, signed=True):
         self.cell_size = cell_size
