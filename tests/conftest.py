@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
+from src.config import boolean
 from src.ml import mnist
 
 
@@ -29,7 +30,7 @@ def pytest_collection_modifyitems(items):
 
 def unavailable(reason: str):
     """Skip a test whose real dependency is missing, except in CI, where that is a failure."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if boolean(os.environ.get("CI") or "false"):
         pytest.fail(f"{reason} (CI must have it)", pytrace=False)
     pytest.skip(reason)
 
