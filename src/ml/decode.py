@@ -287,9 +287,9 @@ def _grey(image: Image.Image, factor: int) -> np.ndarray:
     # What a canvas sends: composited in uint8 without first asking whether it is transparent at all,
     # since an opaque image composites to its own grey levels.
     if factor == 1 and image.mode in ("RGBA", "LA"):
-        return _composited(_tiled(image, factor, _grey_tile), _tiled(image, factor, _alpha_tile))
+        return _composited_canvas(image)
     if factor == 1 and "transparency" in image.info:
-        return _composited(*cv2.split(_tiled(image, factor, _grey_and_alpha)))
+        return _composited(*cv2.split(_tiled(image, factor, _grey_and_alpha)))[1]
     if not _transparent(image):
         return _tiled(image, factor, _grey_tile)
     grey, alpha = np.moveaxis(_tiled(image, factor, _grey_and_alpha).astype(np.uint16), -1, 0)
@@ -301,17 +301,35 @@ def _grey(image: Image.Image, factor: int) -> np.ndarray:
     return ((grey + background * (255 - alpha) + 127) // 255).astype(np.uint8)
 
 
-def _composited(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Grey levels and alpha, at full size, put on the background their strokes contrast with; as
-    `_grey` does, in uint8 and with OpenCV (whose scaled product rounds grey * alpha / 255 exactly)."""
+def _composited_canvas(image: Image.Image) -> np.ndarray:
+    """An RGBA or LA image at full size, composited as `_composited` does. Only the box where alpha is
+    not zero is converted: a canvas is mostly bare, and a bare pixel composites to the background
+    whatever its colour, adding nothing to the strokes' luminance."""
+    box = image.getbbox(alpha_only=True)
+    if box is None:
+        return np.full((image.height, image.width), 255, np.uint8)  # no stroke: dark strokes on white
+    left, top, right, bottom = box
+    region = image if box == (0, 0, image.width, image.height) else image.crop(box)
+    on_white, strokes = _composited(_tiled(region, 1, _grey_tile), _tiled(region, 1, _alpha_tile))
+    if region is image:
+        return strokes
+    canvas = np.full((image.height, image.width), 255 if on_white else 0, np.uint8)
+    canvas[top:bottom, left:right] = strokes
+    return canvas
+
+
+def _composited(grey: np.ndarray, alpha: np.ndarray) -> tuple[bool, np.ndarray]:
+    """Grey levels and alpha, at full size, put on the background their strokes contrast with (whether
+    it is white, and the result); as `_grey` does, in uint8 and with OpenCV (whose scaled product
+    rounds grey * alpha / 255 exactly)."""
     # Exact sums: products below 2**16, kept in 16 bits and summed in double precision.
     weighted = cv2.sumElems(cv2.multiply(grey, alpha, dtype=cv2.CV_16U))[0]
     stroke_luminance = weighted / max(cv2.sumElems(alpha)[0], 1)
     premultiplied = cv2.multiply(grey, alpha, scale=1 / 255)
     if stroke_luminance < 128:
         # On white: grey * alpha + 255 * (1 - alpha), which never passes 255 as premultiplied <= alpha.
-        return cv2.add(premultiplied, cv2.bitwise_not(alpha))
-    return premultiplied
+        return True, cv2.add(premultiplied, cv2.bitwise_not(alpha))
+    return False, premultiplied
 
 
 def _transparent(image: Image.Image) -> bool:

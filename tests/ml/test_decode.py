@@ -105,6 +105,24 @@ def test_a_transparent_canvas_reads_as_its_strokes_composited_on_the_contrasting
     assert np.array_equal(decode_image(encoded(Image.fromarray(la, "LA"), "PNG")), composited(grey, rgba[..., 3]))
 
 
+@pytest.mark.parametrize("stroke", [0, 200])
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_a_canvas_whose_strokes_fill_a_corner_reads_as_composited_everywhere(stroke, mode):
+    # Bare pixels of any colour: only their alpha says they are bare.
+    rgba = np.random.default_rng(3).integers(0, 256, (120, 90, 4), dtype=np.uint8)
+    rgba[..., 3] = 0
+    rgba[70:110, 5:40] = canvas_with_strokes(np.random.default_rng(stroke), stroke, shape=(40, 35))
+    image = Image.fromarray(rgba, "RGBA").convert(mode)
+    grey = np.asarray(image.convert("L"))
+
+    assert np.array_equal(decode_image(encoded(image, "PNG")), composited(grey, rgba[..., 3]))
+
+
+def test_a_bare_canvas_reads_as_white():
+    bare = Image.new("RGBA", (30, 20), (9, 9, 9, 0))
+    assert np.array_equal(decode_image(encoded(bare, "PNG")), np.full((20, 30), 255))
+
+
 def test_a_png_with_a_transparent_colour_reads_as_composited():
     rng = np.random.default_rng(1)
     grey = rng.integers(0, 256, (50, 80), dtype=np.uint8)
