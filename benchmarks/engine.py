@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 from src.ml import DEFAULT_MODEL_PATH, load_model, mnist, recognise
 from src.ml.evaluate import calibration_error, encode_png, read_all, scores
 
+from .load.cpu import cpu_seconds, other_cores
 from .variants import SINGLE_DIGIT_VARIANTS, number_samples, single_digit_samples
 from .world import non_digit_cases, style_cases, touching_cases
 
@@ -203,14 +204,16 @@ def speed(model, images, labels, model_path: Path, against: str | None) -> None:
             start = time.perf_counter()
             load_model(model_path)
             load_seconds = time.perf_counter() - start
+            before, started = cpu_seconds(), time.perf_counter()
             engine, reference = engine_and_reference_ms(model, pngs)
+            others = other_cores(before, cpu_seconds(), time.perf_counter() - started)
     finally:
         cv2.setNumThreads(opencv_threads)
     batch = np.concatenate([images] * (10_000 // len(images) + 1))[:10_000]
     start = time.perf_counter()
     model.predict_proba(batch)
     batch_seconds = time.perf_counter() - start
-    print("\nSpeed (one core, ratios taken in this run):")
+    print(f"\nSpeed (one core, ratios taken in this run; other processes used {others:.2f} cores meanwhile):")
     ratio = engine / reference
     print(
         f"  280x280 transparent canvas PNG to digits: median {engine:.2f} ms, {ratio:.2f}x the fixed reference "

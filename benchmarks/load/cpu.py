@@ -37,3 +37,9 @@ def cpu_used(before: dict, after: dict, stack: dict[str, set[int]]) -> dict[str,
                 group = "other processes"
         used[group] += total - before.get(pid, (name, 0.0))[1]
     return used
+
+
+def other_cores(before: dict, after: dict, seconds: float) -> float:
+    """The cores that processes other than this one, PostgreSQL and Redis used between two readings of
+    `cpu_seconds` taken `seconds` apart: what slows every figure of a run on a shared machine."""
+    return cpu_used(before, after, {})["other processes"] / seconds
