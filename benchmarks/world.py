@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from src.ml import handwriting, marks
+from src.ml import handwriting, marks, mnist_edits
 from src.ml.trainingset import enlarged
 
 from .variants import dark_on_light, encode
@@ -71,7 +71,7 @@ def style_cases(images: np.ndarray, labels: np.ndarray, per_style: int = 100, se
             else:
                 data = on_pad(draw(rng), rng)
             cases.append(Case(f"{name}", data, str(digit)))
-    for digit, edit in handwriting.MNIST_EDITS.items():
+    for digit, edit in mnist_edits.MNIST_EDITS.items():
         for image in images[labels == digit][:per_style]:
             large = edit(image, rng)
             cases.append(

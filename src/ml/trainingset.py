@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from joblib import Parallel, delayed
 
-from . import handwriting, marks
+from . import handwriting, marks, mnist_edits
 from .augment import distort
 from .ink import find_ink
 from .model import NOT_A_DIGIT, SEVERAL_DIGITS
@@ -105,7 +105,7 @@ def build(
             )
         )
     say(f"normalised {len(images):,} MNIST digits and {augment} distorted copies of each")
-    edited = np.isin(labels, list(handwriting.MNIST_EDITS))
+    edited = np.isin(labels, list(mnist_edits.MNIST_EDITS))
     edited &= (labels != 0) | (np.arange(len(labels)) % 2 == 0)
     edited_labels = labels[edited]
     parts.append(
@@ -184,7 +184,7 @@ def _distorted(images: np.ndarray, copies: int, seed: int) -> np.ndarray:
 def _edited(images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     edited = np.stack(
-        [normalise_whole(handwriting.MNIST_EDITS[int(label)](image, rng)) for image, label in zip(images, labels)]
+        [normalise_whole(mnist_edits.MNIST_EDITS[int(label)](image, rng)) for image, label in zip(images, labels)]
     )
     return np.concatenate([edited, np.stack([normalise_whole(distort(image, rng)) for image in edited])])
 
