@@ -27,8 +27,10 @@ MARK = 0.8
 """A blob is left out as no digit only if at least this likely to be none: a digit written oddly is
 often taken for a mark at even odds, and a person would rather have a guess than nothing."""
 RUN_TOGETHER_WIDTH = 1.2
-"""A blob read as a mark but at least this many times as wide as it is high may be digits run together:
-numbers whose digits overlap look to the model like no digit it knows. It is also cut, ..."""
+MAYBE_SEVERAL = 0.01
+"""A blob read as a mark, but at least this many times as wide as it is high and at least this likely to
+be several digits, may be digits run together: numbers whose digits overlap often look to the model
+like no digit it knows. It is also cut, ..."""
 SURE_CUT = 0.9
 """... and read as digits only if its pieces are, all together, at least this likely to be the digits read."""
 MAX_MARKS = 64
@@ -62,7 +64,7 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     for i, blob in enumerate(blobs):
         p, one, several = readings.digits[i], readings.one_digit[i], readings.several_digits[i]
         if readings.not_a_digit[i] >= max(one, several, MARK):
-            cut = _cut(blob.shrunk(CUT_HEIGHT), model, budget) if _wide(blob) else None
+            cut = _cut(blob.shrunk(CUT_HEIGHT), model, budget) if _wide(blob) and several >= MAYBE_SEVERAL else None
             if cut is not None and len(cut[0]) > 1 and cut[1] >= np.log(SURE_CUT):
                 digits.extend(cut[0])
             else:
