@@ -1,8 +1,7 @@
 """The engine's whole path: image bytes in, the digits written, with probabilities, out.
 
 Each blob of ink is read whole first, as one digit, no digit, or several digits run together.
-One read as no digit is a mark, left out, unless it is wide enough to be a number and cuts into
-pieces that are surely digits. One that may hold several digits is also cut where
+One read as no digit is a mark, left out. One that may hold several digits is also cut where
 the pieces between the cuts read best as digits (`split`: segmentation by recognition), and
 the reading kept is the likelier: the blob as one digit, or the blob as several digits and
 each piece as its digit. An image whose marks are mostly not digits is writing or a picture,
@@ -26,13 +25,6 @@ ONE_DIGIT = 0.5
 MARK = 0.8
 """A blob is left out as no digit only if at least this likely to be none: a digit written oddly is
 often taken for a mark at even odds, and a person would rather have a guess than nothing."""
-RUN_TOGETHER_WIDTH = 1.2
-MAYBE_SEVERAL = 0.01
-"""A blob read as a mark, but at least this many times as wide as it is high and at least this likely to
-be several digits, may be digits run together: numbers whose digits overlap often look to the model
-like no digit it knows. It is also cut, ..."""
-SURE_CUT = 0.9
-"""... and read as digits only if its pieces are, all together, at least this likely to be the digits read."""
 MAX_MARKS = 64
 """More blobs than this is a page of writing or a picture, not a number: it is not read."""
 CUT_HEIGHT = 112
@@ -64,11 +56,7 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     for i, blob in enumerate(blobs):
         p, one, several = readings.digits[i], readings.one_digit[i], readings.several_digits[i]
         if readings.not_a_digit[i] >= max(one, several, MARK):
-            cut = _cut(blob.shrunk(CUT_HEIGHT), model, budget) if _wide(blob) and several >= MAYBE_SEVERAL else None
-            if cut is not None and len(cut[0]) > 1 and cut[1] >= np.log(SURE_CUT):
-                digits.extend(cut[0])
-            else:
-                marks.append(blob)
+            marks.append(blob)
             continue
         whole = one * p.max()
         # A cut's pieces can only lower its likelihood below the blob's of being several digits:
@@ -85,11 +73,6 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     if characters > WRITING * (characters + len(digits)):
         return Recognition(digits=[], marks=len(marks) + len(digits))
     return Recognition(digits=digits, marks=len(marks))
-
-
-def _wide(blob: DigitInk) -> bool:
-    height, width = blob.intensity.shape
-    return width >= RUN_TOGETHER_WIDTH * height
 
 
 def _read(pieces: list[DigitInk], model: DigitModel) -> tuple[np.ndarray, Readings]:

@@ -2,17 +2,13 @@
 
 import importlib
 
-import cv2
 import numpy as np
 import pytest
 
 from benchmarks.variants import dark_on_light, encode, iou
 from benchmarks.world import non_digit_cases, on_pad, style_cases, touching_cases
 from src.ml import handwriting, marks, recognise
-from src.ml.ink import find_ink
-from src.ml.normalise import normalise_digit
-from src.ml.recognise import MARK, MAX_PIECES
-from src.ml.segment import find_digits
+from src.ml.recognise import MAX_PIECES
 from src.ml.trainingset import enlarged
 
 
@@ -65,17 +61,6 @@ def test_two_touching_digits_are_split_with_a_box_each(model, mnist_test):
                 height=int(rows[-1] - rows[0] + 1),
             )
             assert iou(digit.box, truth) > 0.6
-
-
-@pytest.mark.parametrize("case", [84, 142])
-def test_touching_digits_the_model_reads_whole_as_no_digit_are_cut_and_read(model, mnist_test, case):
-    # Two touching numbers of the touching benchmark whose blob reads as no digit, surely enough to be
-    # left out as a mark were it not cut.
-    number = touching_cases(*mnist_test, count=case + 1, seed=1)[case]
-    blob = find_digits(find_ink(cv2.imdecode(np.frombuffer(number.data, np.uint8), cv2.IMREAD_GRAYSCALE)))
-    assert len(blob) == 1
-    assert model.read(normalise_digit(blob[0].intensity)[None]).not_a_digit[0] >= MARK
-    assert read(model, number.data) == number.number
 
 
 def test_a_wide_0_and_a_4_with_a_long_bar_are_not_split(model):
