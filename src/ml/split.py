@@ -31,6 +31,9 @@ EDGE = 0.08
 """No cut comes nearer the blob's sides than this share of its height."""
 WIDEST = 1.3
 """No digit is wider than this share of the blob's height."""
+SHORTEST = 0.55
+"""No digit is shorter than this share of the blob's height: the digits of a number stand about as
+high as each other, and a shorter piece is a stroke of one of them."""
 MIN_PIECE_INK = 0.04
 """A piece holding less than this share of the blob's ink is a sliver, not a digit."""
 FRAGMENT = 0.25
@@ -159,6 +162,8 @@ def candidate_pieces(blob: DigitInk, seams: Seams) -> Candidates:
             if (start, end) == (0, len(cuts) - 1):
                 continue  # the whole blob, read already
             piece = between(blob, seams, cuts[start], cuts[end])
+            if piece is not None and piece.intensity.shape[0] < SHORTEST * blob.intensity.shape[0]:
+                continue  # a stroke of a digit beside it, which would read as a 1 or a 7 of its own
             if piece is not None:
                 pieces.append(piece)
                 spans.append((start, end))

@@ -4,8 +4,12 @@ import cv2
 import numpy as np
 
 from benchmarks.variants import compose, dark_on_light, iou
+from src.ml import handwriting
 from src.ml.ink import find_ink
+from src.ml.recognise import CUT_HEIGHT
 from src.ml.segment import find_digits
+from src.ml.split import Seams, candidate_pieces
+from src.ml.trainingset import enlarged
 
 
 def test_find_digits_returns_each_digit_left_to_right_with_its_box(mnist_test):
@@ -51,3 +55,17 @@ def test_find_digits_ignores_specks_and_dust():
     found = find_digits(find_ink(paper))
     assert len(found) == 1
     assert 130 < found[0].box.x < 150 and found[0].box.height > 170
+
+
+def test_no_piece_offered_for_a_digit_is_less_than_half_as_high_as_the_number_it_is_cut_from(mnist_test):
+    # A stroke cut from a neighbour (the bar of a 7, the tail of a 9) reads as a 1 of its own.
+    images, _ = mnist_test
+    rng = np.random.default_rng(6)
+    for start in range(0, 30, 3):
+        inks = [enlarged(image, 4.0) for image in images[start : start + 3]]
+        page, _ = handwriting.run_together(inks, rng, overlap=(0.1, 0.15))
+        (blob,) = find_digits(find_ink(dark_on_light(page)))
+        blob = blob.shrunk(CUT_HEIGHT)
+        candidates = candidate_pieces(blob, Seams(blob.intensity))
+        assert candidates.pieces
+        assert min(p.intensity.shape[0] for p in candidates.pieces) >= 0.5 * blob.intensity.shape[0]

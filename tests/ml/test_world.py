@@ -121,8 +121,8 @@ def test_other_countries_styles_are_read_right_98_percent_of_the_time(model, mni
 # The next two floors are what the committed model holds, below the 95% asked of it (the figures and
 # the gap are in docs/performance.md): they keep what was reached from slipping back.
 @pytest.mark.slow
-def test_numbers_with_touching_digits_are_read_whole_60_percent_of_the_time(model, mnist_test):
-    assert share_read_right(model, touching_cases(*mnist_test, count=200, seed=31)) >= 0.60
+def test_numbers_with_touching_digits_are_read_whole_67_percent_of_the_time(model, mnist_test):
+    assert share_read_right(model, touching_cases(*mnist_test, count=200, seed=31)) >= 0.67
 
 
 @pytest.mark.slow
