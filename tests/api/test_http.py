@@ -229,6 +229,8 @@ def run_py(instance: Path, port: int | None = None, **environment):
         process.wait(timeout=30)
 
 
+# Each starts `python run.py` and waits for it to load the model and answer: slow.
+@pytest.mark.slow
 @pytest.mark.parametrize("clear, kept", [("true", 0), ("false", 1)])
 def test_run_py_clears_stored_predictions_once_per_start_if_configured(tmp_path, seven, clear, kept):
     instance = tmp_path / "instance"
@@ -259,6 +261,7 @@ def test_a_malformed_deep_or_oversized_body_is_a_4xx_problem_over_http(live_serv
     assert json.loads(body)["status"] == status
 
 
+@pytest.mark.slow
 def test_a_second_run_py_on_a_busy_port_fails_and_changes_nothing(tmp_path, seven):
     instance, port = tmp_path / "instance", free_port()
     client = requests.Session()  # the list shows a client its own predictions

@@ -24,7 +24,7 @@ from tests.conftest import ADMIN_TOKEN, serving
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request, make_app):
     """The name of a database and an app storing its predictions there."""
     if request.param == "sqlite":
@@ -207,7 +207,7 @@ def test_an_insert_the_database_refuses_stores_nothing_and_the_next_one_is_store
     assert stored_total(app) == 1
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_a_table_made_by_the_previous_version_gets_the_new_columns_and_its_rows_ids(request, make_app, seven, backend):
     settings = request.getfixturevalue("postgres_settings") if backend == "postgresql" else {}
     app = make_app(create_tables=False, **settings)
