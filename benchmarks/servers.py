@@ -17,12 +17,12 @@ import psycopg
 import requests
 
 import serve
+from benchmarks.load.cpu import process_cpu
 from src.config import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-TICKS = os.sysconf("SC_CLK_TCK")
 ADMIN_TOKEN = "hostile-benchmark-admin-token"
 
 
@@ -35,11 +35,6 @@ class Cost:
 
 def _read(pid: int, name: str) -> str:
     return Path(f"/proc/{pid}/{name}").read_text()
-
-
-def _cpu(pid: int) -> float:
-    fields = _read(pid, "stat").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def _memory_kb(pid: int, key: str) -> int:
@@ -64,12 +59,12 @@ class Server:
         before = {}
         for pid in pids:
             Path(f"/proc/{pid}/clear_refs").write_text("5")
-            before[pid] = (_cpu(pid), _memory_kb(pid, "VmRSS:"))
+            before[pid] = (process_cpu(pid), _memory_kb(pid, "VmRSS:"))
         answer = send()
         status = answer if isinstance(answer, int) else answer.status_code
         if not isinstance(answer, int) and status == 201:
             self.acknowledged.add(answer.json()["id"])
-        cpu = sum(_cpu(pid) - before[pid][0] for pid in pids)
+        cpu = sum(process_cpu(pid) - before[pid][0] for pid in pids)
         peak = max(_memory_kb(pid, "VmHWM:") - before[pid][1] for pid in pids)
         return Cost(status, cpu, peak / 1024)
 
@@ -78,10 +73,15 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in _read(pid, f"task/{pid}/children").split()]
 
 
+def inherited_environment() -> dict:
+    """This process's environment without the service's own settings: a benchmark's server gets only those
+    it sets, never, say, a DATABASE_URL the developer exported for their own work."""
+    return {name: value for name, value in os.environ.items() if name not in {*ENVIRONMENT, "FLASK_DEBUG"}}
+
+
 def environment(folder: Path, **settings: str) -> dict:
-    inherited = {name: value for name, value in os.environ.items() if name not in {*ENVIRONMENT, "FLASK_DEBUG"}}
     return {
-        **inherited,
+        **inherited_environment(),
         "INSTANCE_PATH": str(folder / "instance"),
         "ADMIN_TOKEN": ADMIN_TOKEN,
         # Every allocation over 128 KiB mapped and given back when freed: otherwise glibc keeps a freed

@@ -3,10 +3,22 @@
 import os
 from pathlib import Path
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _name_and_seconds(stat: str) -> tuple[str, float]:
+    """A process's name and CPU seconds (user and system), from its /proc/<pid>/stat."""
+    name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+    return name, (int(fields[11]) + int(fields[12])) / TICK
+
+
+def process_cpu(pid: int) -> float:
+    """One process's CPU seconds so far."""
+    return _name_and_seconds(Path(f"/proc/{pid}/stat").read_text())[1]
+
 
 def cpu_seconds() -> dict[int, tuple[str, float]]:
     """Every process's name and CPU seconds so far."""
-    tick = os.sysconf("SC_CLK_TCK")
     seconds = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -14,8 +26,7 @@ def cpu_seconds() -> dict[int, tuple[str, float]]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
-            seconds[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+            seconds[int(entry.name)] = _name_and_seconds(stat)
     return seconds
 
 

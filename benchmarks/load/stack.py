@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import redis
 
+from benchmarks.servers import inherited_environment
 from serve import free_port, production_stack
-from src.config import ENVIRONMENT
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
@@ -63,9 +63,8 @@ def deployment_of_its_own() -> Iterator[Deployment]:
 
 
 def environment(deployment: Deployment, workers: int, postgres_port: int, redis_port: int) -> dict:
-    inherited = {name: value for name, value in os.environ.items() if name not in {*ENVIRONMENT, "FLASK_DEBUG"}}
     return {
-        **inherited,
+        **inherited_environment(),
         "WEB_CONCURRENCY": str(workers),
         "INSTANCE_PATH": str(deployment.folder / "instance"),
         "DATABASE_URL": deployment.database_url(postgres_port),
