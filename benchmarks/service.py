@@ -15,7 +15,6 @@ import http.client
 import io
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
+from serve import free_port
 from src.ml import DEFAULT_MODEL_PATH, compute_on_one_thread, load_model, recognise
 
 from .load.cpu import cpu_seconds, cpu_used
@@ -69,12 +69,6 @@ def time_engine(model, images: list[bytes], clock=time.perf_counter) -> list[flo
         recognise(image, model)
         timings.append(clock() - started)
     return timings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_service(instance: str, model_path: Path) -> tuple[subprocess.Popen, int, float]:

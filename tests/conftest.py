@@ -48,6 +48,8 @@ def mnist_dir() -> Path:
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "test-admin-token"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+"""The headers of a request made with the admin token."""
 
 
 def model_path() -> Path:

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from benchmarks.uploads import b64, written
 from src import storage
-from tests.conftest import ADMIN_TOKEN, unavailable
+from tests.conftest import ADMIN, unavailable
 
 POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -119,7 +119,7 @@ def unexpected_error(make_app, monkeypatch):
 
 def stored_total(app) -> int:
     """How many predictions the app has stored, as the admin lists them."""
-    return app.test_client().get("/api/predictions", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json["total"]
+    return app.test_client().get("/api/predictions", headers=ADMIN).json["total"]
 
 
 def predict(client, image: bytes) -> dict:

@@ -14,9 +14,7 @@ from benchmarks.faults import Outage
 from benchmarks.uploads import b64, written
 from src.cache import CacheInUse
 from tests.api.conftest import REDIS_URL, stored_total
-from tests.conftest import ADMIN_TOKEN
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.conftest import ADMIN
 
 
 def test_a_redis_cache_is_shared_by_every_process_of_the_service(make_app, redis_settings, seven):

@@ -12,9 +12,7 @@ from benchmarks.uploads import b64, written
 from src import database
 from src.database import db
 from tests.api.conftest import POSTGRES_URL, schema_url, stored_total
-from tests.conftest import ADMIN_TOKEN
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.conftest import ADMIN
 
 
 @pytest.fixture

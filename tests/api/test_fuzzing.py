@@ -15,7 +15,7 @@ from benchmarks.uploads import any_upload, encoded
 from src import storage
 from src.api.openapi import DOCUMENT
 from src.ml import ImageError, decode_image
-from tests.conftest import ADMIN_TOKEN, DocumentedClient, model_path, serving
+from tests.conftest import ADMIN, DocumentedClient, model_path, serving
 
 # Hundreds of generated requests.
 pytestmark = pytest.mark.slow
@@ -40,7 +40,7 @@ def test_generated_requests_get_documented_answers_and_never_a_server_error(case
     # schema-valid requests may rightly be refused.
     case.call_and_validate(
         base_url=live_service,
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        headers=ADMIN,
         excluded_checks=[schemathesis.checks.positive_data_acceptance],
         timeout=30,
     )

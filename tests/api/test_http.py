@@ -4,7 +4,6 @@ eight concurrent writers, malformed and oversized bodies, and `run.py` started a
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -18,8 +17,9 @@ import requests
 from benchmarks.clients import send_raw
 from benchmarks.corpus import hostile_requests
 from benchmarks.uploads import b64, written
+from serve import free_port
 from src.api.openapi import DOCUMENT
-from tests.conftest import ADMIN_TOKEN, ROOT, model_path, serving
+from tests.conftest import ADMIN, ADMIN_TOKEN, ROOT, model_path, serving
 
 README_URL = "http://127.0.0.1:5000"
 
@@ -177,14 +177,8 @@ def test_eight_concurrent_writers_never_see_database_is_locked(app, live_server)
 
     assert failures == []
     assert statuses == [201] * writers * each
-    everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    everyone = ADMIN
     assert requests.get(f"{live_server}/api/predictions", headers=everyone).json()["total"] == writers * each
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_py_process(instance: Path, port: int, **environment) -> subprocess.Popen:

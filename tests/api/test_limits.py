@@ -9,9 +9,7 @@ from benchmarks.corpus import padded_png
 from benchmarks.uploads import b64, written
 from src import database
 from tests.api.test_exports import store_rows
-from tests.conftest import ADMIN_TOKEN
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.conftest import ADMIN
 
 
 def from_address(address: str) -> dict:

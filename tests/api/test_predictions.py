@@ -13,9 +13,7 @@ from PIL import Image
 from benchmarks.uploads import written
 from src.ml import recognise
 from tests.api.conftest import predict
-from tests.conftest import ADMIN_TOKEN
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.conftest import ADMIN, ADMIN_TOKEN
 
 
 def listed(client, query: str = "") -> list[str]:

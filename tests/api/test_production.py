@@ -19,13 +19,12 @@ from benchmarks.clients import send_raw
 from benchmarks.corpus import hostile_requests
 from benchmarks.faults import Outage
 from benchmarks.uploads import b64, written
-from serve import stop
+from serve import free_port, stop
 from src.config import ENVIRONMENT
 from src.ml import threads
 from tests.api.conftest import schema_url
 from tests.api.test_exports import store_rows
-from tests.api.test_http import free_port
-from tests.conftest import ADMIN_TOKEN, ROOT, model_path
+from tests.conftest import ADMIN, ADMIN_TOKEN, ROOT, model_path
 
 # Starts gunicorn, often several times.
 pytestmark = pytest.mark.slow
@@ -96,7 +95,7 @@ def test_four_workers_on_postgresql_and_redis_clear_once_and_survive_a_killed_wo
         ADMIN_TOKEN=ADMIN_TOKEN,
         **redis_settings,
     )
-    everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    everyone = ADMIN
     images = [written(digit) for digit in "234568"]
     log = tmp_path / "gunicorn.log"
 
@@ -248,7 +247,7 @@ def test_gunicorn_started_while_postgresql_is_down_answers_503_then_prepares_it_
         CLEAR_PREDICTIONS_ON_START="true",
         ADMIN_TOKEN=ADMIN_TOKEN,
     )
-    everyone = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    everyone = ADMIN
     log = tmp_path / "gunicorn.log"
 
     try:

@@ -18,12 +18,11 @@ from benchmarks.uploads import b64, written
 from src.ml import load_model
 from tests.api.conftest import SMALL_MODEL
 from tests.api.test_http import run_py
-from tests.conftest import ADMIN_TOKEN, ROOT
+from tests.conftest import ADMIN, ADMIN_TOKEN, ROOT
 
 # Trains models and restarts the service.
 pytestmark = pytest.mark.slow
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TRAIN_LIMIT, AUGMENT, TEST_LIMIT = (
     str(SMALL_MODEL["limit"]),
     str(SMALL_MODEL["augment"]),

@@ -15,9 +15,7 @@ from benchmarks.uploads import b64, written
 from src import storage
 from src.database import db
 from src.tables import Sample
-from tests.conftest import ADMIN_TOKEN
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.conftest import ADMIN
 
 
 def predict(client, image: bytes, **options) -> dict:

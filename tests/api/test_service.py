@@ -9,9 +9,7 @@ from openapi_spec_validator import validate
 from benchmarks.uploads import b64
 from src import create_app
 from src.api.openapi import DOCUMENT
-from tests.conftest import ADMIN_TOKEN, DocumentedClient, model_path
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.conftest import ADMIN, ADMIN_TOKEN, DocumentedClient, model_path
 
 
 def test_the_model_card_is_the_one_beside_the_model_file(app, client):

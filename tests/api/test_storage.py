@@ -19,9 +19,7 @@ from src import storage
 from src.database import db, utc_now
 from src.tables import Prediction
 from tests.api.conftest import stored_total
-from tests.conftest import ADMIN_TOKEN, serving
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.conftest import ADMIN, serving
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
