@@ -349,3 +349,17 @@ def test_run_py_refuses_a_body_far_over_the_limit_before_taking_it_all_and_answe
     # Far over, the server refuses it without waiting for (and storing) all of it.
     assert answer.startswith(b"HTTP/1.1 413 "), f"{answer[:100]!r} after {sent:,} bytes sent"
     assert health.status_code == 200
+
+
+@pytest.mark.slow
+def test_run_py_behind_a_proxy_counts_quotas_by_the_forwarded_address(tmp_path, seven):
+    with run_py(tmp_path / "instance", TRUSTED_PROXIES="1", QUOTA_PREDICTIONS_PER_HOUR="1") as base_url:
+        statuses = [
+            requests.post(
+                f"{base_url}/api/predict", json={"image": b64(seven)}, headers={"X-Forwarded-For": address}
+            ).status_code
+            for address in ("192.0.2.1", "192.0.2.2", "192.0.2.2")
+        ]
+
+    # The server passes the proxy's headers on; the service trusts them as TRUSTED_PROXIES says.
+    assert statuses == [201, 201, 429]
