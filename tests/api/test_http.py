@@ -326,7 +326,7 @@ def chunked_upload(base_url: str, most: int) -> tuple[bytes, int]:
         sender.start()
         try:
             answer = connection.recv(65536)
-        except TimeoutError:
+        except OSError:  # no answer in time, or the connection reset before one
             answer = b""
         answered.set()
         sender.join()
