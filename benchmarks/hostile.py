@@ -3,7 +3,7 @@ failed start hurt anyone.
 
     python -m benchmarks.hostile [--export-digits 500000]
 
-Starts `python run.py` (the development server, SQLite) and the production stack as `serve.py` runs it
+Starts `python run.py` (waitress, SQLite) and the production stack as `serve.py` runs it
 (nginx in front of four gunicorn workers, on a PostgreSQL schema and a Redis prefix of its own on this
 machine), one after the other, and sends each the corpus of benchmarks/corpus.py: images at the limits
 of every format, decompression and parsing bombs, files with metadata, malformed, deeply nested and
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="digits-hostile-") as folder:
         folder = Path(folder)
         with run_py(folder / "run") as server:
-            probe(server, "python run.py (the development server, SQLite)", crafted)
+            probe(server, "python run.py (waitress, SQLite)", crafted)
             print(f"  50 slow clients: {slow_clients(server.base_url)}")
             lost_at_start = second_start_on_the_busy_port(server, folder / "run")
             lost = len(server.acknowledged - server.stored_ids())

@@ -5,8 +5,9 @@
 Starts `run.py` on a free port with a temporary instance folder, and prints the
 time from start to a healthy /api/health, the median of POST /api/predict (JSON
 with a data URL, as the page sends it) for a 280x280 transparent canvas PNG against
-the engine's own median in this process, and the median of a cached repeat against
-an uncached request, all measured in interleaved rounds.
+the engine's own median in this process, on a new connection for each request and
+on one connection kept open, and the median of a cached repeat against an uncached
+request, all measured in interleaved rounds.
 """
 
 import argparse
@@ -98,21 +99,29 @@ def start_service(instance: str, model_path: Path) -> tuple[subprocess.Popen, in
 
 
 class Client:
-    """A lean HTTP client, so that the figures are the service's: one connection per request, as the
-    development server closes each, and the session cookie sent back as a browser would."""
+    """A lean HTTP client, so that the figures are the service's, which sends the session cookie back as a
+    browser would. It opens a connection for each request, its time included (as every figure before
+    run.py kept connections open was taken, werkzeug's development server closing each), or with
+    `keep_alive` keeps one open, as a browser does."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, keep_alive: bool = False):
         self.port = port
+        self.keep_alive = keep_alive
+        self.connection: http.client.HTTPConnection | None = None
         self.headers = {"Content-Type": "application/json"}
 
     def post(self, path: str, body: bytes) -> tuple[float, dict]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port)
+        connection = self.connection or http.client.HTTPConnection("127.0.0.1", self.port)
         started = time.perf_counter()
         connection.request("POST", path, body, self.headers)
         response = connection.getresponse()
         answer = response.read()
         seconds = time.perf_counter() - started
-        connection.close()
+        if self.keep_alive and not response.will_close:
+            self.connection = connection
+        else:
+            connection.close()
+            self.connection = None
         assert response.status in (200, 201), answer
         if cookie := response.getheader("Set-Cookie"):
             self.headers["Cookie"] = cookie.split(";", 1)[0]
@@ -138,33 +147,49 @@ def main(argv: list[str] | None = None) -> None:
 
     rounds = 5
     per_round = max(args.repeats // rounds, 1)
-    images = canvas_variants(rounds * per_round + 1)
+    count = rounds * per_round
+    # The first canvas for the cached repeats, then one for each request of the new connections and of the
+    # kept one, and the kept connection's first request.
+    images = canvas_variants(2 * count + 2)
     bodies = [page_request(image) for image in images]
     unsaved = page_request(images[0], save=False)
     # The engine alone runs as run.py runs it.
     compute_on_one_thread()
     model = load_model(args.model)
     recognise(images[0], model)
-    names = ("engine", "service", "service_inside", "cached", "cached_inside", "unsaved", "unsaved_inside")
+    names = (
+        "engine",
+        "service",
+        "service_inside",
+        "kept_alive",
+        "kept_alive_inside",
+        "cached",
+        "cached_inside",
+        "unsaved",
+        "unsaved_inside",
+    )
     timings = {name: [] for name in names}
 
     with tempfile.TemporaryDirectory() as instance:
         process, port, start_s = start_service(instance, args.model)
         try:
-            client = Client(port)
+            client, browser = Client(port), Client(port, keep_alive=True)
             client.post("/api/predict", bodies[0])
+            browser.post("/api/predict", bodies[-1])
             before, started = cpu_seconds(), time.perf_counter()
             # Round by round, so that the machine's load weighs on every figure alike.
             for round_number in range(rounds):
                 fresh = slice(1 + round_number * per_round, 1 + (round_number + 1) * per_round)
                 timings["engine"] += time_engine(model, images[fresh])
+                kept = slice(fresh.start + count, fresh.stop + count)
                 measurements = (
-                    ("service", bodies[fresh], False),
-                    ("cached", [bodies[0]] * per_round, True),
-                    ("unsaved", [unsaved] * per_round, True),
+                    (client, "service", bodies[fresh], False),
+                    (browser, "kept_alive", bodies[kept], False),
+                    (client, "cached", [bodies[0]] * per_round, True),
+                    (client, "unsaved", [unsaved] * per_round, True),
                 )
-                for name, sent, cached in measurements:
-                    round_trips, inside = time_predictions(client, sent, expect_cached=cached)
+                for sender, name, sent, cached in measurements:
+                    round_trips, inside = time_predictions(sender, sent, expect_cached=cached)
                     timings[name] += round_trips
                     timings[f"{name}_inside"] += inside
             # run.py is this process's child: its CPU is the service's, not the machine's other load.
@@ -177,13 +202,19 @@ def main(argv: list[str] | None = None) -> None:
     ms = {name: median_ms(values) for name, values in timings.items()}
     print(f"{args.model.name}, {CANVAS.name} (280x280 PNG) sent as JSON with a data URL")
     print(f"medians of {rounds * per_round} requests, measured in {rounds} interleaved rounds")
-    print("run.py (werkzeug, threaded); 'in service' is the elapsed_ms the service reports")
+    print("run.py (waitress); 'in service' is the elapsed_ms the service reports")
+    print("each request on a new connection, as figures before waitress; the cached ones too")
     print(f"other processes used {others:.2f} cores meanwhile (a busy machine lowers every figure)\n")
     print(f"start to a healthy /api/health    {start_s * 1000:7.0f} ms   target <= {TARGETS['start_s'] * 1000:.0f} ms")
     print(f"engine alone, in process          {ms['engine']:7.2f} ms")
     print(
         f"POST /api/predict over HTTP       {ms['service']:7.2f} ms   {ms['service'] / ms['engine']:.2f}x the engine, "
         f"target <= {TARGETS['ratio']}x   (in service {ms['service_inside']:.2f} ms)"
+    )
+    print(
+        f"  the same on one kept connection {ms['kept_alive']:7.2f} ms   "
+        f"{ms['kept_alive'] / ms['engine']:.2f}x the engine, as a browser sends them   "
+        f"(in service {ms['kept_alive_inside']:.2f} ms)"
     )
     cached = ms["cached"] / ms["service"]
     print(

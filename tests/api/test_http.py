@@ -4,6 +4,7 @@ eight concurrent writers, malformed and oversized bodies, and `run.py` started a
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from benchmarks.clients import send_raw
+from benchmarks.clients import send_raw, slow_clients
 from benchmarks.corpus import hostile_requests
 from benchmarks.uploads import b64, written
 from serve import free_port
@@ -200,9 +201,9 @@ def run_py_process(instance: Path, port: int, **environment) -> subprocess.Popen
 
 
 @contextmanager
-def run_py(instance: Path, port: int | None = None, **environment):
+def run_py_serving(instance: Path, port: int | None = None, **environment):
     """`python run.py` on a free port (or `port`) with its instance folder in `instance`; yields its base
-    URL once healthy."""
+    URL and its process once healthy."""
     port = port or free_port()
     process = run_py_process(instance, port, **environment)
     base_url = f"http://127.0.0.1:{port}"
@@ -217,10 +218,17 @@ def run_py(instance: Path, port: int | None = None, **environment):
                 pass
             assert time.monotonic() < deadline, "run.py did not answer /api/health within a minute"
             time.sleep(0.05)
-        yield base_url
+        yield base_url, process
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def run_py(instance: Path, port: int | None = None, **environment):
+    """`python run.py` as `run_py_serving` starts it; yields its base URL once healthy."""
+    with run_py_serving(instance, port, **environment) as (base_url, _):
+        yield base_url
 
 
 # Each starts `python run.py` and waits for it to load the model and answer: slow.
@@ -270,3 +278,88 @@ def test_a_second_run_py_on_a_busy_port_fails_and_changes_nothing(tmp_path, seve
     assert "Address already in use" in output
     assert "Cleared" not in output
     assert kept == 1
+
+
+def threads_of(process: subprocess.Popen) -> int:
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("Threads:")).split()[1])
+
+
+@pytest.mark.slow
+def test_slow_clients_take_no_thread_of_run_py_and_delay_no_one(tmp_path):
+    with run_py_serving(tmp_path / "instance") as (base_url, process):
+        before = threads_of(process)
+        with slow_clients(base_url, 60):
+            during = threads_of(process)
+            started = time.monotonic()
+            health = requests.get(f"{base_url}/api/health", timeout=10)
+            waited = time.monotonic() - started
+
+    # Their requests, still arriving a byte a second, wait in the server's buffers, not on threads of its own.
+    assert during - before < 10, f"{during - before} threads more with 60 slow clients connected"
+    assert health.status_code == 200
+    assert waited < 1
+
+
+def chunked_upload(base_url: str, most: int) -> tuple[bytes, int]:
+    """POST /api/predict a body of zeros in 64 KiB chunks, stopping at `most` bytes or as soon as the server
+    answers; its answer's first bytes (empty if none came within 10 s) and how many bytes were sent."""
+    host, port = base_url.removeprefix("http://").split(":")
+    chunk = b"%x\r\n%s\r\n" % (65536, bytes(65536))
+    sent, answered = 0, threading.Event()
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/png\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+
+        def send() -> None:
+            nonlocal sent
+            try:
+                while sent < most and not answered.is_set():
+                    connection.sendall(chunk)
+                    sent += 65536
+            except OSError:
+                pass  # refused: the server closed the connection
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        try:
+            answer = connection.recv(65536)
+        except OSError:  # no answer in time, or the connection reset before one
+            answer = b""
+        answered.set()
+        sender.join()
+    return answer, sent
+
+
+@pytest.mark.slow
+def test_run_py_refuses_a_body_far_over_the_limit_before_taking_it_all_and_answers_the_next(tmp_path):
+    with run_py(tmp_path / "instance", MAX_CONTENT_LENGTH="100000") as base_url:
+        just_over = requests.post(
+            f"{base_url}/api/predict", data=iter([bytes(60_000), bytes(40_001)]), headers={"Content-Type": "image/png"}
+        )
+        answer, sent = chunked_upload(base_url, most=64 * 2**20)
+        health = requests.get(f"{base_url}/api/health", timeout=10)
+
+    # Just over the limit, the body reaches the service, which explains its refusal.
+    assert just_over.status_code == 413
+    assert just_over.headers["Content-Type"] == "application/problem+json"
+    assert "upload limit of 100,000 bytes" in just_over.json()["detail"]
+    # Far over, the server refuses it without waiting for (and storing) all of it.
+    assert answer.startswith(b"HTTP/1.1 413 "), f"{answer[:100]!r} after {sent:,} bytes sent"
+    assert health.status_code == 200
+
+
+@pytest.mark.slow
+def test_run_py_behind_a_proxy_counts_quotas_by_the_forwarded_address(tmp_path, seven):
+    with run_py(tmp_path / "instance", TRUSTED_PROXIES="1", QUOTA_PREDICTIONS_PER_HOUR="1") as base_url:
+        statuses = [
+            requests.post(
+                f"{base_url}/api/predict", json={"image": b64(seven)}, headers={"X-Forwarded-For": address}
+            ).status_code
+            for address in ("192.0.2.1", "192.0.2.2", "192.0.2.2")
+        ]
+
+    # The server passes the proxy's headers on; the service trusts them as TRUSTED_PROXIES says.
+    assert statuses == [201, 201, 429]
