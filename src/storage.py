@@ -156,7 +156,8 @@ def add_prediction(**columns) -> str:
     return public_id
 
 
-# Built once, and run on a connection of its own, as INSERT_PREDICTION: it is on the path of every stored prediction.
+# Built once, and run on a connection of its own in autocommit mode, as INSERT_PREDICTION: it is on the path
+# of every stored prediction, and one SELECT sees one snapshot without a transaction around it.
 STORED_SINCE = select(
     func.count(), func.coalesce(func.sum(Prediction.image_size), 0), func.min(Prediction.created_at)
 ).where(Prediction.client_address == bindparam("client_address"), Prediction.created_at >= bindparam("since"))
@@ -166,7 +167,7 @@ STORED_SINCE = select(
 def stored_since(client_address: str, since: datetime) -> tuple[int, int, datetime | None]:
     """How many predictions a client address stored since `since`, their images' bytes, and when the
     first of them was stored."""
-    with db.engine.connect() as connection:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         count, size, first = connection.execute(STORED_SINCE, {"client_address": client_address, "since": since}).one()
     return int(count), int(size), first
 
