@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("FLASK_RUN_PORT", "5000")), help="default 5000")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # waitress warns whenever a request waits for a free thread, which the page's parallel requests do on
+    # every load: a warning that says nothing is wrong. How many wait is bounded by CONNECTION_LIMIT.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     # Requests run side by side on waitress's threads (several times slower on a busy machine with a pool each).
     compute_on_one_thread()
     app = create_app()
