@@ -31,7 +31,7 @@ from src.ml.evaluate import calibration_error, encode_png, read_all, scores
 
 from .load.cpu import cpu_seconds, other_cores
 from .variants import SINGLE_DIGIT_VARIANTS, number_samples, single_digit_samples
-from .world import non_digit_cases, style_cases, touching_cases
+from .world import non_digit_cases, style_cases, touching_cases, touching_drawn_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_TARGET = 3.0
@@ -98,6 +98,11 @@ def world(model, images, labels, scale: float) -> None:
         (
             "Touching numbers, 2 to 4 MNIST test digits touching to 15% overlap: read whole",
             touching_cases(images, labels, count=round(1000 * scale), seed=1),
+        ),
+        (
+            "Touching numbers, 2 to 4 digits drawn on the pad in the world's styles, touching to 15% overlap: "
+            "read whole",
+            touching_drawn_cases(count=round(500 * scale), seed=1),
         ),
         ("Not digits: answered no digit", non_digit_cases(per_kind=round(40 * scale), seed=1)),
     ]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.variants import dark_on_light, encode, iou
-from benchmarks.world import non_digit_cases, on_pad, style_cases, touching_cases
+from benchmarks.world import non_digit_cases, on_pad, style_cases, touching_cases, touching_drawn_cases
 from src.ml import handwriting, marks, recognise
 from src.ml.recognise import MAX_PIECES
 from src.ml.trainingset import enlarged
@@ -118,11 +118,16 @@ def test_other_countries_styles_are_read_right_98_percent_of_the_time(model, mni
     assert share_read_right(model, continental) >= 0.98
 
 
-# The next two floors are what the committed model holds, below the 95% asked of it (the figures and
+# The next three floors are what the committed model holds, below the 95% asked of it (the figures and
 # the gap are in docs/performance.md): they keep what was reached from slipping back.
 @pytest.mark.slow
 def test_numbers_with_touching_digits_are_read_whole_67_percent_of_the_time(model, mnist_test):
     assert share_read_right(model, touching_cases(*mnist_test, count=200, seed=31)) >= 0.67
+
+
+@pytest.mark.slow
+def test_numbers_drawn_on_the_pad_with_touching_digits_are_read_whole_50_percent_of_the_time(model):
+    assert share_read_right(model, touching_drawn_cases(count=200, seed=31)) >= 0.5
 
 
 @pytest.mark.slow
