@@ -6,6 +6,11 @@ HTTP status; the storage's own are `DatabaseUnavailable` (src/database.py) and `
 class NoDigitFound(Exception):
     """The image was read but holds no digit: it is blank, or what is on it is not digits."""
 
+    def __init__(self, message: str, marks: int):
+        super().__init__(message)
+        self.marks = marks
+        """How many marks the image held that were not read as digits: 0 when it looks blank."""
+
 
 class LabelMismatch(Exception):
     """A correction does not give one digit for each digit read."""

@@ -208,11 +208,13 @@ def predict(
     if not reading.digits and reading.marks:
         raise NoDigitFound(
             "No digit was found: the image holds no recognisable digit (it looks like letters, a drawing or a "
-            "picture). Write the digits alone, one beside the other."
+            "picture). Write the digits alone, one beside the other.",
+            marks=reading.marks,
         )
     if not reading.digits:
         raise NoDigitFound(
-            "No digit was found: the image looks blank. Write the digits darker or larger, on a plain background."
+            "No digit was found: the image looks blank. Write the digits darker or larger, on a plain background.",
+            marks=0,
         )
     prediction_id = None
     if save:

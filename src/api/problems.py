@@ -19,7 +19,6 @@ DOMAIN_ERRORS = {
     ImageTooLarge: 413,
     NotAnImage: 415,
     PredictionNotFound: 404,
-    NoDigitFound: 422,
     LabelMismatch: 422,
     ModelUnavailable: 503,
     DatabaseUnavailable: 503,
@@ -58,6 +57,10 @@ def domain_problem(status: int, error: Exception) -> Response:
     return problem(status, str(error))
 
 
+def no_digit_problem(error: NoDigitFound) -> Response:
+    return problem(422, str(error), marks=error.marks)
+
+
 def quota_problem(error: QuotaExceeded) -> Response:
     return problem(429, str(error), {"Retry-After": str(error.retry_after)})
 
@@ -65,5 +68,6 @@ def quota_problem(error: QuotaExceeded) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, http_problem)
     app.register_error_handler(QuotaExceeded, quota_problem)
+    app.register_error_handler(NoDigitFound, no_digit_problem)
     for error_class, status in DOMAIN_ERRORS.items():
         app.register_error_handler(error_class, partial(domain_problem, status))

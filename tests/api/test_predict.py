@@ -310,6 +310,15 @@ def test_a_bad_request_is_a_problem_document_and_stores_nothing(app, client, req
     assert stored_count(app) == 0
 
 
+@pytest.mark.parametrize("text, size, blank", [("", (280, 280), True), ("hey", (560, 280), False)])
+def test_an_image_without_a_digit_says_how_many_marks_were_left_out(client, text, size, blank):
+    response = client.post("/api/predict", json={"image": b64(written(text, size=size))})
+
+    # A client can tell a blank image (nothing there) from marks that are not digits without parsing `detail`.
+    assert response.status_code == 422
+    assert (response.json["marks"] == 0) is blank
+
+
 def test_a_body_over_the_upload_limit_is_413(make_app, seven):
     app = make_app(MAX_CONTENT_LENGTH=len(seven) - 1)
 
