@@ -151,6 +151,20 @@ def test_a_drawing_rubbed_out_with_the_eraser_gives_a_friendly_message(page, con
     expect(page.locator("#result")).to_have_text("")
 
 
+def test_marks_that_are_not_digits_get_advice_to_write_the_digits_apart(page, console):
+    console.allow(r"status of 422")
+    pad = page.locator("#pad").bounding_box()
+    # A zigzag across the pad: ink that is there, but no digit (as digits run together often read).
+    zigzag = [
+        (pad["x"] + pad["width"] * (0.1 + 0.1 * k), pad["y"] + pad["height"] * (0.3 + 0.4 * (k % 2))) for k in range(9)
+    ]
+    draw_stroke(page, zigzag)
+    page.locator("#predict").click()
+
+    expect(page.locator(".message")).to_have_text(re.compile("Write each digit on its own, with a little space"))
+    expect(page.locator("#result")).to_have_text("")
+
+
 def test_a_server_error_gives_a_friendly_message(page, console):
     console.allow(r"status of 500")
     page.route(

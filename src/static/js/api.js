@@ -62,6 +62,16 @@ function retryAfter(xhr) {
   return Number.isFinite(seconds) && seconds > 0 ? `in ${seconds} second${seconds === 1 ? "" : "s"}` : "in a moment";
 }
 
+// How many marks that are not digits a 422 says the image held (0: it looks blank), if it says.
+function marksLeftOut(xhr) {
+  try {
+    const problem = xhr.responseJSON || JSON.parse(xhr.responseText);
+    return Number.isInteger(problem.marks) ? problem.marks : 0;
+  } catch {
+    return 0;
+  }
+}
+
 // The service's problem details are written for developers; a person gets advice instead.
 export function explain(xhr, source) {
   const drawing = source === "canvas";
@@ -84,6 +94,10 @@ export function explain(xhr, source) {
     case 415:
       return "That file isn’t an image it can read. Use a PNG, JPEG, WebP, GIF, BMP or TIFF picture.";
     case 422:
+      if (drawing && marksLeftOut(xhr) > 0) {
+        // What was drawn is there but reads as no digit: often digits run together, or a letter.
+        return "No digit found on the pad. Write each digit on its own, with a little space between them, then try again.";
+      }
       return drawing
         ? "No digit found on the pad. Draw a digit with clear strokes, then try again."
         : "No digit found in that picture. Try one with dark, clear digits on a plain background.";
