@@ -62,9 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     # The port first: a start that cannot bind it (another one is running) must change nothing.
     server = create_server(app, host=args.host, port=args.port, **server_settings(app))
     start(app)
-    # One socket, or one per address a host name resolves to (localhost: IPv4 and IPv6).
-    for host, port in getattr(server, "effective_listen", None) or [(server.effective_host, server.effective_port)]:
-        app.logger.info("Serving on http://%s:%s", f"[{host}]" if ":" in host else host, port)
+    # Each address it listens on (localhost: IPv4 and IPv6), logged as waitress's own serve() does.
+    server.print_listen("Serving on http://{}:{}")
     server.run()
 
 
