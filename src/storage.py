@@ -141,23 +141,24 @@ def start(app: Flask) -> None:
     threading.Thread(target=prepare_when_reachable, name="prepare-database", daemon=True).start()
 
 
+def _single_statement():
+    """A connection of its own in autocommit mode, for one statement on the path every stored prediction
+    takes: a single statement is atomic and sees one snapshot on its own, and a transaction around it
+    (BEGIN, then COMMIT or ROLLBACK) would cost two more round trips to the database."""
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 @needs_database
 def add_prediction(**columns) -> str:
-    """Store one prediction; return its public id.
-
-    One INSERT in autocommit mode: a single statement is atomic on its own, and the transaction
-    around it (BEGIN, then COMMIT) would cost two more round trips to the database on the path
-    every prediction takes.
-    """
+    """Store one prediction, in one INSERT; return its public id."""
     public_id = new_public_id()
     row = {**columns, "public_id": public_id, "image_size": len(columns["image"])}
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with _single_statement() as connection:
         connection.execute(INSERT_PREDICTION, row)
     return public_id
 
 
-# Built once, and run on a connection of its own in autocommit mode, as INSERT_PREDICTION: it is on the path
-# of every stored prediction, and one SELECT sees one snapshot without a transaction around it.
+# Built once, and run as one statement (`_single_statement`), as INSERT_PREDICTION.
 STORED_SINCE = select(
     func.count(), func.coalesce(func.sum(Prediction.image_size), 0), func.min(Prediction.created_at)
 ).where(Prediction.client_address == bindparam("client_address"), Prediction.created_at >= bindparam("since"))
@@ -167,7 +168,7 @@ STORED_SINCE = select(
 def stored_since(client_address: str, since: datetime) -> tuple[int, int, datetime | None]:
     """How many predictions a client address stored since `since`, their images' bytes, and when the
     first of them was stored."""
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with _single_statement() as connection:
         count, size, first = connection.execute(STORED_SINCE, {"client_address": client_address, "since": since}).one()
     return int(count), int(size), first
 
