@@ -101,17 +101,14 @@ def touching_drawn_cases(count: int = 500, seed: int = 0, overlap=(0.0, 0.15)) -
     """Numbers of 2 to 4 digits drawn on the pad in the world's styles, each touching the one before, then
     overlapping it by up to `overlap` of their width: as people write on the page when they write fast."""
     rng = np.random.default_rng(seed)
-    styles = list(handwriting.DIGIT_STYLES)
+    styles = list(handwriting.DIGIT_STYLES.values())
     cases = []
     for _ in range(count):
         chosen = [styles[i] for i in rng.integers(len(styles), size=int(rng.integers(2, 5)))]
         height = int(rng.integers(110, 190))
-        inks = [
-            handwriting.render(handwriting.DIGIT_STYLES[s][1](rng), rng, height=height, pen=PAD_PEN / height)
-            for s in chosen
-        ]
+        inks = [handwriting.render(draw(rng), rng, height=height, pen=PAD_PEN / height) for _, draw in chosen]
         page, _ = handwriting.run_together(inks, rng, overlap=overlap, margin=30)
-        number = "".join(str(handwriting.DIGIT_STYLES[s][0]) for s in chosen)
+        number = "".join(str(digit) for digit, _ in chosen)
         cases.append(Case(f"{len(chosen)} digits", encode(dark_on_light(page)), number))
     return cases
 
