@@ -145,9 +145,9 @@ TIMER = """
 import json, sys, time, statistics
 from threadpoolctl import threadpool_limits
 import cv2
-from src.ml import load_model, recognise
+from src.ml import DEFAULT_MODEL_PATH, load_model, recognise
 pngs = [bytes.fromhex(line) for line in open(sys.argv[1]).read().split()]
-model = load_model()
+model = load_model(DEFAULT_MODEL_PATH)
 cv2.setNumThreads(1)
 with threadpool_limits(1):
     for data in pngs[:20]:
