@@ -24,8 +24,12 @@ SWERVE = 0.03
 wander far goes round one digit's strokes instead of between two digits."""
 TURN_COST = 0.15
 """What a step sideways costs a seam, in units of solid ink crossed."""
-CUT_SPACING = 0.12
-"""One candidate cut is offered in every stretch of the blob this share of its height wide."""
+CUT_SPACING = 0.08
+"""One candidate cut is offered in every stretch of the blob this share of its height wide. Closer cuts let
+more touching numbers find a cut near each join (docs/performance.md); closer still, more chains of
+confidently misread fragments win."""
+MOVE_REACH = 0.12
+"""How far, as a share of the blob's height, a cut that was kept may move to where its pieces read best."""
 MAX_CUTS = 40
 EDGE = 0.08
 """No cut comes nearer the blob's sides than this share of its height."""
@@ -88,7 +92,7 @@ class Seams:
             :MAX_CUTS
         ]
 
-    def near(self, middle: int, reach: float = CUT_SPACING) -> list[int]:
+    def near(self, middle: int, reach: float = MOVE_REACH) -> list[int]:
         """Every cut within `reach` of the blob's height of the cut at `middle`."""
         step = round(reach * SEAM_ROWS)
         return list(range(max(self.edge, middle - step), min(self.columns - self.edge, middle + step + 1)))

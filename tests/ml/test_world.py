@@ -126,8 +126,8 @@ def test_numbers_with_touching_digits_are_read_whole_67_percent_of_the_time(mode
 
 
 @pytest.mark.slow
-def test_numbers_drawn_on_the_pad_with_touching_digits_are_read_whole_50_percent_of_the_time(model):
-    assert share_read_right(model, touching_drawn_cases(count=200, seed=31)) >= 0.5
+def test_numbers_drawn_on_the_pad_with_touching_digits_are_read_whole_55_percent_of_the_time(model):
+    assert share_read_right(model, touching_drawn_cases(count=200, seed=31)) >= 0.55
 
 
 @pytest.mark.slow
