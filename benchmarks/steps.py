@@ -2,8 +2,9 @@
 
     python -m benchmarks.steps [--requests 400] [--turns 5]
 
-Builds the service with the production entry point's settings (rate limits on, kept in Redis; the cache
-in Redis; PostgreSQL) on a PostgreSQL schema and a Redis key prefix of this run's own, removed at the end,
+Builds the service as `benchmarks.load` deploys it (the production entry point's settings: rate limits on,
+kept in Redis; the cache in Redis; PostgreSQL) on a PostgreSQL schema and a Redis key prefix of this run's
+own, removed at the end,
 and times by CPU time, in turns so that both meet the same minutes: the engine alone on 280x280 canvases,
 one after another, and POST /api/predict as the page sends it, through Flask's test client (each image new,
 so read, cached and stored), with the CPU each step takes inside those requests summed as they run.
@@ -28,7 +29,7 @@ from unittest import mock
 
 from flask.ctx import RequestContext
 
-from benchmarks.load.stack import deployment_of_its_own, redis_url
+from benchmarks.load.stack import POSTGRES_PORT, REDIS_PORT, deployment_of_its_own, environment
 from benchmarks.load.traffic import Requests, canvases
 from src import create_app, readings, storage
 from src.api import predictions
@@ -87,18 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     requests = Requests(canvases(args.mnist_dir))
     images = itertools.cycle(requests.pool)
     with deployment_of_its_own() as deployment:
-        os.environ["INSTANCE_PATH"] = str(deployment.folder / "instance")
-        settings = {
-            "DATABASE_URL": deployment.database_url(),
-            "CACHE_REDIS_URL": redis_url(),
-            "CACHE_KEY_PREFIX": f"{deployment.prefix}:",
-            "RATELIMIT_KEY_PREFIX": deployment.prefix,
-            "RATELIMIT_DEFAULT": "1000000 per minute",
-            "QUOTA_PREDICTIONS_PER_HOUR": 0,
-            "QUOTA_BYTES_PER_HOUR": 0,
-            "TESTING": False,
-        }
-        app = create_app(settings, production=True)
+        # The settings of the deployment `benchmarks.load` runs, one worker's, and none of this shell's own.
+        with mock.patch.dict(os.environ, environment(deployment, 1, POSTGRES_PORT, REDIS_PORT), clear=True):
+            app = create_app(production=True)
         storage.prepare_database(app)
         client = app.test_client()
         headers = {"Content-Type": "application/json"}
