@@ -1,9 +1,13 @@
 """Measure a model on the MNIST test set through the whole path, from PNG bytes.
 
-python -m src.ml.evaluate [--data-dir DIR] [--model PATH] [--limit N]
+python -m src.ml.evaluate [--data-dir DIR] [--model PATH] [--limit N] [--write-card]
+
+With --write-card, the figures replace the `mnist_test` of the model's card: the card then says what the
+engine as it is now reads with that model, as the page's About panel and the retraining gate take it.
 """
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -11,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import mnist
-from .model import DEFAULT_MODEL_PATH, DigitModel, load_model
+from .model import DEFAULT_MODEL_PATH, DigitModel, card_path, load_model
 from .recognise import recognise
 from .types import Recognition
 
@@ -74,7 +78,10 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", type=Path, default=mnist.configured_dir())
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--limit", type=int, default=None, help="only the first N test images")
+    parser.add_argument("--write-card", action="store_true", help="keep the figures in the model's card")
     args = parser.parse_args(argv)
+    if args.write_card and args.limit is not None:
+        parser.error("--write-card measures the whole test set: it takes no --limit")
     images, labels = mnist.load("test", args.data_dir)
     images, labels = images[: args.limit], labels[: args.limit]
     model = load_model(args.model)
@@ -88,6 +95,11 @@ def main(argv=None) -> None:
     )
     print(f"calibration: ECE {result['expected_calibration_error']:.4f}, log loss {result['log_loss']:.4f}")
     print(f"{seconds:.1f} s, {len(images) / seconds:.0f} images/s")
+    if args.write_card:
+        card = json.loads(card_path(args.model).read_text())
+        card["mnist_test"] = result
+        card_path(args.model).write_text(json.dumps(card, indent=2) + "\n")
+        print(f"wrote the figures to {card_path(args.model)}")
 
 
 if __name__ == "__main__":
