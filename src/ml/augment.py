@@ -33,6 +33,13 @@ def distort(
     return _change_pen(image, rng.integers(-1, 2))
 
 
+def turned(image: np.ndarray, degrees: float) -> np.ndarray:
+    """A 28x28 digit turned about the centre of its field, anticlockwise."""
+    side = image.shape[0]
+    turn = cv2.getRotationMatrix2D((side / 2, side / 2), degrees, 1.0)
+    return cv2.warpAffine(image, turn, (side, side), flags=cv2.INTER_LINEAR)
+
+
 def _change_pen(image: np.ndarray, change: int) -> np.ndarray:
     """Widen or narrow the strokes by half a pixel, working at twice the resolution."""
     if change == 0:

@@ -1,11 +1,12 @@
 """The engine's whole path: image bytes in, the digits written, with probabilities, out.
 
-Each blob of ink is read whole first, as one digit, no digit, or several digits run together.
-One read as no digit is a mark, left out. One that may hold several digits is also cut where
-the pieces between the cuts read best as digits (`split`: segmentation by recognition), and
-the reading kept is the likelier: the blob as one digit, or the blob as several digits and
-each piece as its digit. An image whose marks are mostly not digits is writing or a picture,
-not a number, and reads as no digit at all.
+Each blob of ink is read whole first, as one digit, no digit, or several digits run together (a
+blob the model hesitates on is read from a few views, and the readings averaged). One read as no
+digit is a mark, left out. One that may hold several digits is also cut where the pieces between
+the cuts read best as digits (`split`: segmentation by recognition), and the reading kept is the
+likelier: the blob as one digit, or the blob as several digits and each piece as its digit. An
+image whose marks are mostly not digits is writing or a picture, not a number, and reads as no
+digit at all.
 """
 
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ ONE_DIGIT = 0.5
 MARK = 0.8
 """A blob is left out as no digit only if at least this likely to be none: a digit written oddly is
 often taken for a mark at even odds, and a person would rather have a guess than nothing."""
+UNSURE = 0.8
+"""A blob read whole less surely than this is read again from other views (`DigitModel.read_steadied`).
+Pieces of cut blobs are not: there are hundreds of them, and the cut is chosen among them anyway."""
 MAX_MARKS = 64
 """More blobs than this is a page of writing or a picture, not a number: it is not read."""
 CUT_HEIGHT = 112
@@ -51,7 +55,8 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     blobs = find_digits(ink)
     if len(blobs) > MAX_MARKS:
         return Recognition(digits=[], marks=len(blobs))
-    images, readings = _read(blobs, model)
+    images = np.stack([normalise_digit(blob.intensity) for blob in blobs])
+    readings = model.read_steadied(images, UNSURE)
     digits, marks, budget = [], [], _Budget(MAX_PIECES)
     for i, blob in enumerate(blobs):
         p, one, several = readings.digits[i], readings.one_digit[i], readings.several_digits[i]

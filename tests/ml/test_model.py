@@ -12,17 +12,21 @@ from sklearn.preprocessing import FunctionTransformer
 
 from benchmarks.variants import compose, dark_on_light, encode
 from src.ml import DEFAULT_MODEL_PATH, recognise
+from src.ml.augment import turned
 from src.ml.evaluate import encode_png, read_all, scores
-from src.ml.model import DigitModel, card_path
+from src.ml.model import TURNS, DigitModel, card_path
 
 
 @pytest.mark.slow
-def test_committed_model_reads_the_mnist_test_set_from_png_at_994_percent(model, mnist_test):
-    # The floor is what the committed model holds, below the 99.5% asked of it: see docs/performance.md.
+def test_committed_model_reads_the_mnist_test_set_from_png_at_995_percent(model, mnist_test):
+    # The 99.5% asked of the engine; it reads 99.55%, and 99.48% without reading hesitant digits again
+    # (docs/performance.md).
     images, labels = mnist_test
     result = scores(read_all(model, [encode_png(i) for i in images]), labels)
     assert result["samples"] == 10_000
-    assert result["accuracy"] >= 0.994
+    assert result["accuracy"] >= 0.995
+    # What the page's About panel and the retraining gate report (`python -m src.ml.evaluate --write-card`).
+    assert model.card["mnist_test"]["accuracy"] == result["accuracy"]
     assert result["answered_no_digit"] <= 30
     assert result["expected_calibration_error"] < 0.01
 
@@ -34,6 +38,23 @@ def test_served_steps_give_the_pipelines_probabilities(model, mnist_test):
     served = model.predict_proba(digits)
     assert np.abs(served - model.pipeline.predict_proba(digits.reshape(len(digits), -1))).max() < 1e-4
     assert np.abs(model.predict_proba(digits[:1]) - served[:1]).max() < 1e-4
+
+
+def test_a_mark_read_unsurely_is_read_again_turned_and_its_readings_averaged(model, mnist_test):
+    digits = mnist_test[0][:2000]
+    first = model.predict_proba(digits)
+    hesitant = first.max(axis=1) < 0.9
+    assert 0 < hesitant.sum() < 100
+    steadied, plain = model.read_steadied(digits, unsure=0.9), model.read(digits)
+    assert np.array_equal(steadied.digits[~hesitant], plain.digits[~hesitant])
+    views = [first[hesitant]] + [
+        model.predict_proba(np.stack([turned(digit, degrees) for digit in digits[hesitant]])) for degrees in TURNS
+    ]
+    mean = np.mean(views, axis=0)
+    assert np.allclose(steadied.one_digit[hesitant], mean[:, :10].sum(axis=1), atol=1e-9)
+    assert np.allclose(steadied.digits[hesitant], mean[:, :10] / mean[:, :10].sum(axis=1, keepdims=True), atol=1e-9)
+    assert np.allclose(steadied.not_a_digit[hesitant], mean[:, 10], atol=1e-9)
+    assert not np.allclose(steadied.digits[hesitant], plain.digits[hesitant], atol=1e-3)
 
 
 def test_steps_without_a_bare_form_are_served_by_their_own_transform():

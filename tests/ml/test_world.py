@@ -161,6 +161,10 @@ def test_the_pieces_read_while_cutting_one_image_are_bounded(model, mnist_test, 
                 read.append(len(marks))
                 return model.read(marks)
 
+            def read_steadied(self, marks, unsure):
+                read.append(len(marks))
+                return model.read_steadied(marks, unsure)
+
         recognise(data, Counting())
         return read
 
