@@ -2,7 +2,7 @@
 
 import pytest
 
-from src.ml import load_model, recognise
+from src.ml import evaluate, load_model, recognise
 from src.ml.evaluate import encode_png
 from src.ml.train import main
 
@@ -24,3 +24,9 @@ def test_training_on_a_small_subset_writes_a_model_that_reads_digits(tmp_path, m
     images, labels = mnist_test
     hits = sum(recognise(encode_png(i), model).number == str(label) for i, label in zip(images[:200], labels[:200]))
     assert hits >= 180
+
+    # After a change to the engine, the card's MNIST figures are measured again on the whole test set.
+    evaluate.main(["--data-dir", str(mnist_dir), "--model", str(out), "--write-card"])
+    card = load_model(out).card
+    assert card["mnist_test"]["samples"] == 10_000 and card["version"] == model.version
+    assert f"accuracy {card['mnist_test']['accuracy']:.4%} on 10000 digits" in capsys.readouterr().out
