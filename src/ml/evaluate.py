@@ -7,7 +7,6 @@ engine as it is now reads with that model, as the page's About panel and the ret
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import cv2
 import numpy as np
 
 from . import mnist
-from .model import DEFAULT_MODEL_PATH, DigitModel, card_path, load_model
+from .model import DEFAULT_MODEL_PATH, DigitModel, card_path, load_model, write_card
 from .recognise import recognise
 from .types import Recognition
 
@@ -96,9 +95,7 @@ def main(argv=None) -> None:
     print(f"calibration: ECE {result['expected_calibration_error']:.4f}, log loss {result['log_loss']:.4f}")
     print(f"{seconds:.1f} s, {len(images) / seconds:.0f} images/s")
     if args.write_card:
-        card = json.loads(card_path(args.model).read_text())
-        card["mnist_test"] = result
-        card_path(args.model).write_text(json.dumps(card, indent=2) + "\n")
+        write_card(args.model, {**model.card, "mnist_test": result})
         print(f"wrote the figures to {card_path(args.model)}")
 
 

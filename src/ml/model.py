@@ -154,5 +154,10 @@ def save_model(pipeline: Pipeline, card: dict, model_path: Path) -> DigitModel:
     model_path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, model_path, compress=3)
     card = {"version": file_version(model_path), **card}
-    card_path(model_path).write_text(json.dumps(card, indent=2) + "\n")
+    write_card(model_path, card)
     return DigitModel(pipeline=pipeline, card=card, version=card["version"])
+
+
+def write_card(model_path: Path, card: dict) -> None:
+    """The card beside the model file, as `load_model` reads it."""
+    card_path(model_path).write_text(json.dumps(card, indent=2) + "\n")

@@ -55,8 +55,7 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     blobs = find_digits(ink)
     if len(blobs) > MAX_MARKS:
         return Recognition(digits=[], marks=len(blobs))
-    images = np.stack([normalise_digit(blob.intensity) for blob in blobs])
-    readings = model.read_steadied(images, UNSURE)
+    images, readings = _read(blobs, model, unsure=UNSURE)
     digits, marks, budget = [], [], _Budget(MAX_PIECES)
     for i, blob in enumerate(blobs):
         p, one, several = readings.digits[i], readings.one_digit[i], readings.several_digits[i]
@@ -80,10 +79,11 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     return Recognition(digits=digits, marks=len(marks))
 
 
-def _read(pieces: list[DigitInk], model: DigitModel) -> tuple[np.ndarray, Readings]:
-    """Each piece normalised, and what the model reads in it."""
+def _read(pieces: list[DigitInk], model: DigitModel, unsure: float | None = None) -> tuple[np.ndarray, Readings]:
+    """Each piece normalised, and what the model reads in it; given `unsure`, read again from other views
+    where the model hesitates (`DigitModel.read_steadied`)."""
     images = np.stack([normalise_digit(piece.intensity) for piece in pieces])
-    return images, model.read(images)
+    return images, model.read(images) if unsure is None else model.read_steadied(images, unsure)
 
 
 class _Budget:
