@@ -41,7 +41,7 @@ class Timed:
     """A function, as the service calls it, with the CPU its calls take summed."""
 
     def __init__(self, function):
-        self.function, self.seconds, self.calls = function, 0.0, 0
+        self.function, self.seconds = function, 0.0
 
     def __get__(self, instance, owner=None):
         # Set on a class, it stands for a method: bound to the instance it is looked up on.
@@ -53,7 +53,6 @@ class Timed:
             return self.function(*args, **kwargs)
         finally:
             self.seconds += time.process_time() - started
-            self.calls += 1
 
 
 # Each step of POST /api/predict: where the service looks it up, on a class, the app or a module.
