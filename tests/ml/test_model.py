@@ -19,7 +19,7 @@ from src.ml.model import TURNS, DigitModel, card_path
 
 @pytest.mark.slow
 def test_committed_model_reads_the_mnist_test_set_from_png_at_995_percent(model, mnist_test):
-    # The 99.5% asked of the engine; it reads 99.55%, and 99.48% without reading hesitant digits again
+    # The 99.5% asked of the engine; it reads 99.52%, and 99.45% without reading hesitant digits again
     # (docs/performance.md).
     images, labels = mnist_test
     result = scores(read_all(model, [encode_png(i) for i in images]), labels)
@@ -33,10 +33,11 @@ def test_committed_model_reads_the_mnist_test_set_from_png_at_995_percent(model,
 
 def test_served_steps_give_the_pipelines_probabilities(model, mnist_test):
     # The SVM's float32 kernel (src/ml/svm.py) turns rounding in the last bits of its input into
-    # differences of about 1e-5.
+    # differences of about 1e-5, and up to about 1e-4 for a digit near a boundary, where the pairwise
+    # sigmoids are steep; a step served wrong moves probabilities by far more than 1e-3.
     digits = mnist_test[0][:500]
     served = model.predict_proba(digits)
-    assert np.abs(served - model.pipeline.predict_proba(digits.reshape(len(digits), -1))).max() < 1e-4
+    assert np.abs(served - model.pipeline.predict_proba(digits.reshape(len(digits), -1))).max() < 1e-3
     assert np.abs(model.predict_proba(digits[:1]) - served[:1]).max() < 1e-4
 
 
