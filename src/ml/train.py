@@ -100,6 +100,7 @@ def train(
             "fonts": list(marks.HERSHEY_FONTS),
             "samples": int(len(X)),
             "corrections": int(len(samples.labels)) if samples is not None else 0,
+            "fingerprint": trainingset.fingerprint(images, labels, augment, seed),
         },
         "preprocessing": [
             "decode (PNG, JPEG, WebP, BMP, GIF, TIFF; transparency composited)",

@@ -18,6 +18,7 @@ Each part is made in chunks on every core, each chunk with a seed of its own, so
 not depend on how many cores make it.
 """
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ from .split import Seams, between
 from .types import Box
 
 CHUNKS = 8
+FINGERPRINT_DIGITS = 300
+"""MNIST digits the training set's fingerprint is made from (`fingerprint`)."""
 SAMPLE_COPIES = 8
 """Distorted copies of each sample people corrected."""
 STYLES_MNIST_LACKS = {
@@ -150,6 +153,20 @@ def build(
         parts.append(_with_copies(samples, SAMPLE_COPIES, seed + 9))
         say(f"added {len(samples.labels):,} samples ({samples.name}), each with {SAMPLE_COPIES} distorted copies")
     return parts
+
+
+def fingerprint(images: np.ndarray, labels: np.ndarray, augment: int, seed: int) -> str:
+    """A hash of the training set this code makes of the first FINGERPRINT_DIGITS training digits.
+
+    A change to the code that makes or normalises the samples (the ink, the cuts, the marks) changes
+    it, and the committed model is then no longer what `make train` makes: its card keeps the hash it
+    was trained with, and tests/ml/test_model.py compares the two.
+    """
+    digest = hashlib.sha256()
+    for part in build(images[:FINGERPRINT_DIGITS], labels[:FINGERPRINT_DIGITS], augment, seed, say=lambda _: None):
+        digest.update(np.ascontiguousarray(part.images, np.uint8).tobytes())
+        digest.update(np.asarray(part.labels, np.int64).tobytes())
+    return digest.hexdigest()
 
 
 def _with_copies(samples: Part, copies: int, seed: int) -> Part:

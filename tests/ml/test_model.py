@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from benchmarks.variants import compose, dark_on_light, encode
-from src.ml import DEFAULT_MODEL_PATH, recognise
+from src.ml import DEFAULT_MODEL_PATH, mnist, recognise, trainingset
 from src.ml.augment import turned
 from src.ml.evaluate import encode_png, read_all, scores
 from src.ml.model import TURNS, DigitModel, card_path
@@ -29,6 +29,14 @@ def test_committed_model_reads_the_mnist_test_set_from_png_at_995_percent(model,
     assert model.card["mnist_test"]["accuracy"] == result["accuracy"]
     assert result["answered_no_digit"] <= 30
     assert result["expected_calibration_error"] < 0.01
+
+
+@pytest.mark.slow
+def test_the_committed_model_is_what_make_train_makes_of_this_code(model, mnist_dir):
+    images, labels = mnist.load("train", mnist_dir)
+    data = model.card["training_data"]
+    made = trainingset.fingerprint(images, labels, data["distorted_copies_per_digit"], model.card["seed"])
+    assert made == data["fingerprint"], "This code makes another training set than the model's: run make train."
 
 
 def test_served_steps_give_the_pipelines_probabilities(model, mnist_test):
