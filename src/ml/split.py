@@ -139,6 +139,8 @@ def between(blob: DigitInk, seams: Seams, left: int | None, right: int | None) -
         severed[np.unique(labels[on_cut & (labels > 0)])] = True
         small = np.concatenate([[False], areas < FRAGMENT * areas.max()])
         keep &= ~(severed & small)[labels]
+        if blob.intensity[keep].max(initial=0.0) < 0.5:
+            return None  # only the faint edges of strokes were left
     return blob.part(keep)
 
 

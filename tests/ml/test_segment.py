@@ -7,9 +7,10 @@ from benchmarks.variants import compose, dark_on_light, iou
 from src.ml import handwriting
 from src.ml.ink import find_ink
 from src.ml.recognise import CUT_HEIGHT
-from src.ml.segment import find_digits
-from src.ml.split import Seams, candidate_pieces
+from src.ml.segment import DigitInk, find_digits
+from src.ml.split import Seams, between, candidate_pieces
 from src.ml.trainingset import enlarged
+from src.ml.types import Box
 
 
 def test_find_digits_returns_each_digit_left_to_right_with_its_box(mnist_test):
@@ -69,3 +70,15 @@ def test_no_piece_offered_for_a_digit_is_less_than_half_as_high_as_the_number_it
         candidates = candidate_pieces(blob, Seams(blob.intensity))
         assert candidates.pieces
         assert min(p.intensity.shape[0] for p in candidates.pieces) >= 0.5 * blob.intensity.shape[0]
+
+
+def test_a_piece_left_with_only_faint_ink_once_a_neighbours_stub_is_dropped_is_no_piece():
+    # Left of a cut through a bar: the bar's severed stub, dropped as a neighbour's, and a faint wash.
+    intensity = np.zeros((40, 60), np.float32)
+    intensity[5:35, 2:16] = 0.3
+    intensity[15:25, 24:58] = 1.0
+    blob = DigitInk(intensity=intensity, box=Box(0, 0, 60, 40), origin=(0, 0), scale=1.0)
+    seams = Seams(intensity)
+    path = seams.path(30)
+    assert path[5:35].min() > 16 and 24 < path[15:25].min() and path[15:25].max() < 58
+    assert between(blob, seams, None, 30) is None
