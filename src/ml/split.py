@@ -38,8 +38,10 @@ WIDEST = 1.3
 SHORTEST = 0.55
 """No digit is shorter than this share of the blob's height: the digits of a number stand about as
 high as each other, and a shorter piece is a stroke of one of them."""
-MIN_PIECE_INK = 0.04
-"""A piece holding less than this share of the blob's ink is a sliver, not a digit."""
+MIN_PIECE_INK = 0.01
+"""A piece holding less than this share of the blob's ink is a sliver, not a digit, and a chain of pieces
+passes it by at no cost. Low: a 1 in a number of four touching digits may hold under 4% of its ink, and
+a 1 taken for a sliver is a digit lost from the number read."""
 FRAGMENT = 0.25
 """A stroke a cut severed from the rest of its digit, less than this share of a piece's largest
 stroke, is a neighbour's and is left out of the piece: it would change the piece's box, which the
@@ -119,14 +121,16 @@ class Seams:
         return self._paths[middle]
 
 
-def between(blob: DigitInk, seams: Seams, left: int | None, right: int | None) -> DigitInk | None:
+def between(
+    blob: DigitInk, seams: Seams, left: int | None, right: int | None, min_ink: float = MIN_PIECE_INK
+) -> DigitInk | None:
     """The ink between two cuts (None: the blob's edge), without the fragments of neighbours the
-    cuts severed, or None if that is a sliver."""
+    cuts severed, or None if that is a sliver (less than `min_ink` of the blob's ink)."""
     keep = seams.left_of(right)
     if left is not None:
         keep &= ~seams.left_of(left)
     ink = np.where(keep, blob.intensity, 0.0)
-    if ink.sum() < MIN_PIECE_INK * blob.intensity.sum() or ink.max() < 0.5:
+    if ink.sum() < min_ink * blob.intensity.sum() or ink.max() < 0.5:
         return None
     count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
     if count > 2:

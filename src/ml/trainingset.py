@@ -38,6 +38,10 @@ from .types import Box
 CHUNKS = 8
 FINGERPRINT_DIGITS = 300
 """MNIST digits the training set's fingerprint is made from (`fingerprint`)."""
+TRAINING_PIECE_INK = 0.04
+"""Digits cut from training numbers holding less than this share of their number's ink are left out. The
+committed model was trained so; the engine offers thinner pieces (`split.MIN_PIECE_INK`), and changing
+this changes the training set, which then needs `make train`."""
 SAMPLE_COPIES = 8
 """Distorted copies of each sample people corrected."""
 STYLES_MNIST_LACKS = {
@@ -302,7 +306,7 @@ def _touching_chunk(numbers: np.ndarray, labels: np.ndarray, lengths: np.ndarray
             for k in range(length):
                 if k and cuts[k] is None or k < length - 1 and cuts[k + 1] is None:
                     continue
-                piece = between(blob, seams, cuts[k], cuts[k + 1])
+                piece = between(blob, seams, cuts[k], cuts[k + 1], min_ink=TRAINING_PIECE_INK)
                 if piece is not None:
                     cut.append(normalise_digit(piece.intensity))
                     cut_labels.append(digit_labels[k])

@@ -63,6 +63,19 @@ def test_two_touching_digits_are_split_with_a_box_each(model, mnist_test):
             assert iou(digit.box, truth) > 0.6
 
 
+def test_a_1_among_touching_digits_is_read_not_passed_by_as_a_sliver(model, mnist_test):
+    # Four MNIST test digits, each touching the next: a thin 1 holds a few hundredths of the blob's ink.
+    images, labels = mnist_test
+    for seed, chosen in [
+        (75, [3606, 8974, 7872, 2510]),
+        (210, [3249, 2788, 9946, 1467]),
+        (221, [3203, 3034, 1375, 8077]),
+    ]:
+        inks = [enlarged(images[i], 4.0) for i in chosen]
+        page, _ = handwriting.run_together(inks, np.random.default_rng(seed), overlap=(0.0, 0.1), margin=20)
+        assert read(model, encode(dark_on_light(page))) == "".join(str(labels[i]) for i in chosen)
+
+
 def test_a_wide_0_and_a_4_with_a_long_bar_are_not_split(model):
     rng = np.random.default_rng(2)
     wide_zero = [handwriting.arc((0.7, 0.5), (0.7, 0.5), -90, 360)]
@@ -121,13 +134,13 @@ def test_other_countries_styles_are_read_right_98_percent_of_the_time(model, mni
 # The next three floors are what the committed model holds, below the 95% asked of it (the figures and
 # the gap are in docs/performance.md): they keep what was reached from slipping back.
 @pytest.mark.slow
-def test_numbers_with_touching_digits_are_read_whole_67_percent_of_the_time(model, mnist_test):
-    assert share_read_right(model, touching_cases(*mnist_test, count=200, seed=31)) >= 0.67
+def test_numbers_with_touching_digits_are_read_whole_72_percent_of_the_time(model, mnist_test):
+    assert share_read_right(model, touching_cases(*mnist_test, count=200, seed=31)) >= 0.72
 
 
 @pytest.mark.slow
-def test_numbers_drawn_on_the_pad_with_touching_digits_are_read_whole_55_percent_of_the_time(model):
-    assert share_read_right(model, touching_drawn_cases(count=200, seed=31)) >= 0.55
+def test_numbers_drawn_on_the_pad_with_touching_digits_are_read_whole_59_percent_of_the_time(model):
+    assert share_read_right(model, touching_drawn_cases(count=200, seed=31)) >= 0.59
 
 
 @pytest.mark.slow
