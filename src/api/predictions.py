@@ -94,6 +94,7 @@ class Predict(Resource):
             "id": outcome.prediction_id,
             "number": outcome.reading.number,
             "digits": digits_json(outcome.reading.digits),
+            "marks": outcome.reading.marks,
             "cached": outcome.cached,
             "model": outcome.model_version,
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),

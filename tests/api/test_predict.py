@@ -3,13 +3,15 @@
 import dataclasses
 import io
 
+import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from benchmarks.uploads import b64, written
 from src import readings
 from src.database import db
-from src.ml import recognise
+from src.ml import handwriting, marks, recognise
 from src.tables import Prediction
 
 
@@ -34,6 +36,7 @@ def test_predict_reads_a_base64_image_and_stores_it(app, client, seven):
     assert digit["digit"] == 7
     assert digit["confidence"] == digit["probabilities"][7] == max(digit["probabilities"])
     assert sum(digit["probabilities"]) == pytest.approx(1.0, abs=1e-3), "ten probabilities, each rounded"
+    assert body["marks"] == 0
     assert body["cached"] is False
     assert body["model"] == app.extensions["served_model"].base.version
     assert body["elapsed_ms"] > 0
@@ -321,6 +324,24 @@ def test_an_image_without_a_digit_says_how_many_marks_were_left_out(client, text
     # A client can tell a blank image (nothing there) from marks that are not digits without parsing `detail`.
     assert response.status_code == 422
     assert (response.json["marks"] == 0) is blank
+
+
+def test_a_stray_scribble_beside_the_digits_is_left_out_and_counted(client):
+    # A small spiral drawn after "205": the answer is the number alone, and says that a mark was left out.
+    rng = np.random.default_rng(8)
+    spiral = handwriting.render(marks.spiral(rng), rng, height=50, pen=0.1)
+    height, width = spiral.shape
+    page = np.full((200, 380 + width), 255, np.uint8)
+    page[:, :360] = np.asarray(Image.open(io.BytesIO(written("205", size=(360, 200)))).convert("L"))
+    page[80 : 80 + height, 370 : 370 + width] = np.rint(255 * (1 - spiral)).astype(np.uint8)
+    image = io.BytesIO()
+    Image.fromarray(page).save(image, format="PNG")
+
+    response = client.post("/api/predict", json={"image": b64(image.getvalue())})
+
+    assert response.status_code == 201
+    assert response.json["number"] == "205"
+    assert response.json["marks"] == 1
 
 
 def test_a_body_over_the_upload_limit_is_413(make_app, seven):
