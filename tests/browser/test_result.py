@@ -1,10 +1,13 @@
 """The result as a person sees it: probability bars drawn to scale, honest percentages, the runner-up offered
 where the model hesitates, and a picker behind every digit's chip; each correction stored."""
 
+import math
+import re
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import answers_with
-from tests.browser.drawing import STYLES, draw_number, draw_stroke, finger, strokes_on_pad
+from tests.browser.drawing import DIGITS, STYLES, draw_number, draw_stroke, finger, strokes_on_pad
 from tests.browser.pixels import drawn_bars
 
 # A hook across the top half of the cell.
@@ -132,3 +135,24 @@ def test_a_seven_with_a_bar_drawn_slowly_by_finger_is_read_as_7(phone_page, stor
     expect(page.locator("#result")).to_have_text("7")
     expect(page.locator("#history .history-item")).to_have_count(1)
     assert [number for number, _, _ in stored()] == ["7"]
+
+
+def test_a_scribble_beside_the_number_is_said_to_be_left_out(page, screenshots):
+    # "10", then a tight spiral low in a third cell, which the pen fills into a blot: the number is read
+    # without it, and the page says so.
+    spiral = [
+        (0.5 + 0.3 * k / 90 * math.cos(k * math.pi / 15), 0.8 + 0.15 * k / 90 * math.sin(k * math.pi / 15))
+        for k in range(91)
+    ]
+    *number, scribble = strokes_on_pad(page, "10s", {**DIGITS, "s": [spiral]})
+    for stroke in number:
+        draw_stroke(page, stroke)
+    expect(page.locator("#result")).to_have_text("10")
+    expect(page.locator(".readout__summary")).not_to_contain_text("left out")
+    with page.expect_response("**/api/predict") as answer:
+        draw_stroke(page, scribble)
+    assert answer.value.json()["marks"] == 1, answer.value.json()["number"]
+
+    expect(page.locator("#result")).to_have_text("10")
+    expect(page.locator(".readout__summary")).to_have_text(re.compile(r"; one mark left out, not read as a digit$"))
+    page.screenshot(path=screenshots / "desktop-mark-left-out.png")

@@ -29,6 +29,15 @@ export function howSure(confidences) {
   return least >= NEARLY_CERTAIN ? `each ${percent(least)} sure` : `the least sure at ${percent(least)}`;
 }
 
+// Ink the engine left out of the number (a scribble, digits it could not read apart), in words: a person
+// who wrote more than was read should not have to guess why. Stored predictions do not keep it.
+function leftOut(marks) {
+  if (!marks) {
+    return "";
+  }
+  return marks === 1 ? "; one mark left out, not read as a digit" : `; ${marks} marks left out, not read as digits`;
+}
+
 function ordinal(index) {
   return ORDINALS[index] || `#${index + 1}`;
 }
@@ -184,7 +193,7 @@ export class ResultView {
       return this.label === number ? "Confirmed by you." : `Corrected by you: the model read ${number}.`;
     }
     const sure = howSure(digits.map((found) => found.confidence));
-    return digits.length === 1 ? sure : `${digits.length} digits, ${sure}`;
+    return (digits.length === 1 ? sure : `${digits.length} digits, ${sure}`) + leftOut(this.prediction.marks);
   }
 
   drawBoxes() {
