@@ -130,7 +130,7 @@ def between(
     if left is not None:
         keep &= ~seams.left_of(left)
     ink = np.where(keep, blob.intensity, 0.0)
-    if ink.sum() < min_ink * blob.intensity.sum() or ink.max() < 0.5:
+    if ink.sum() < min_ink * blob.intensity.sum():
         return None
     count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
     if count > 2:
@@ -143,8 +143,8 @@ def between(
         severed[np.unique(labels[on_cut & (labels > 0)])] = True
         small = np.concatenate([[False], areas < FRAGMENT * areas.max()])
         keep &= ~(severed & small)[labels]
-        if blob.intensity[keep].max(initial=0.0) < 0.5:
-            return None  # only the faint edges of strokes were left
+    if blob.intensity[keep].max(initial=0.0) < 0.5:
+        return None  # no solid stroke, only the faint edges of strokes
     return blob.part(keep)
 
 
