@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from benchmarks.uploads import b64, written
+from benchmarks.uploads import b64, encoded, written
 from src import readings
 from src.database import db
 from src.ml import handwriting, marks, recognise
@@ -334,10 +334,8 @@ def test_a_stray_scribble_beside_the_digits_is_left_out_and_counted(client):
     page = np.full((200, 380 + width), 255, np.uint8)
     page[:, :360] = np.asarray(Image.open(io.BytesIO(written("205", size=(360, 200)))).convert("L"))
     page[80 : 80 + height, 370 : 370 + width] = np.rint(255 * (1 - spiral)).astype(np.uint8)
-    image = io.BytesIO()
-    Image.fromarray(page).save(image, format="PNG")
 
-    response = client.post("/api/predict", json={"image": b64(image.getvalue())})
+    response = client.post("/api/predict", json={"image": b64(encoded(Image.fromarray(page), "PNG"))})
 
     assert response.status_code == 201
     assert response.json["number"] == "205"
