@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .decode import DEFAULT_MAX_PIXELS, decode
-from .ink import WORKING_SIZE, find_ink
+from .ink import WORKING_SIZE, find_ink, without_rules
 from .model import DigitModel, Readings
 from .normalise import normalise_digit
 from .segment import DigitInk, find_digits
@@ -52,7 +52,7 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     ink = find_ink(decoded.grey, decoded.scale)
     if ink is None:
         return Recognition(digits=[], marks=0)
-    blobs = find_digits(ink)
+    blobs = find_digits(without_rules(ink))
     if len(blobs) > MAX_MARKS:
         return Recognition(digits=[], marks=len(blobs))
     images, readings = _read(blobs, model, unsure=UNSURE)

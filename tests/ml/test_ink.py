@@ -1,4 +1,4 @@
-"""Finding the ink: polarity, lighting, noise, blank images."""
+"""Finding the ink: polarity, lighting, noise, blank images, the rules of lined and squared paper."""
 
 import cv2
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks.variants import compose, dark_on_light, encode
 from src.ml import decode_image
-from src.ml.ink import _histogram, find_ink
+from src.ml.ink import _histogram, find_ink, without_rules
 from src.ml.segment import find_digits
 
 
@@ -78,3 +78,40 @@ def test_grey_levels_of_the_smallest_images_are_counted(shape):
     image = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape) * 50
 
     assert np.array_equal(_histogram(image), np.bincount(image.ravel(), minlength=256))
+
+
+def ruled(ink: np.ndarray, spacing: int, squared: bool, turn: float = 0.0) -> np.ndarray:
+    """Ink (float in [0, 1]) written dark on paper with grey rules 2 pixels wide, turned by `turn` degrees."""
+    paper = np.full(ink.shape, 235.0, np.float32)
+    paper[spacing // 2 :: spacing] = 130
+    paper[spacing // 2 + 1 :: spacing] = 130
+    if squared:
+        paper[:, spacing // 2 :: spacing] = 130
+        paper[:, spacing // 2 + 1 :: spacing] = 130
+    photo = np.minimum(paper, 235 - 200 * ink)
+    turned = cv2.getRotationMatrix2D((ink.shape[1] / 2, ink.shape[0] / 2), turn, 1.0)
+    return cv2.warpAffine(photo, turned, ink.shape[::-1], borderMode=cv2.BORDER_REFLECT).astype(np.uint8)
+
+
+@pytest.mark.parametrize("squared,turn", [(False, 0.0), (True, 0.0), (False, 1.5), (True, -1.5)])
+def test_the_rules_of_lined_and_squared_paper_are_taken_away_and_the_digit_kept(canvas, squared, turn):
+    ink, box = canvas
+    found = find_digits(without_rules(find_ink(ruled(ink, spacing=40, squared=squared, turn=turn))))
+    assert len(found) == 1
+    digit = found[0].box
+    assert abs(digit.x - box.x) <= 6 and abs(digit.y - box.y) <= 6
+    assert abs(digit.width - box.width) <= 12 and abs(digit.height - box.height) <= 12
+
+
+def test_a_stroke_as_wide_as_the_image_is_writing_not_a_rule():
+    # A 7 cropped to its bar: the bar runs from side to side, as thick as the stem.
+    seven = np.zeros((280, 200), np.float32)
+    seven[20:38, :] = 1
+    cv2.line(seven, (192, 28), (66, 270), 1.0, 18)
+    ink = find_ink(dark_on_light(seven))
+    assert np.array_equal(without_rules(ink).mask, ink.mask)
+
+
+def test_ink_that_reaches_no_side_of_the_image_is_not_looked_at_for_rules(canvas):
+    ink = find_ink(dark_on_light(canvas[0]))
+    assert without_rules(ink) is ink
