@@ -13,6 +13,8 @@ MIN_LIGHTING_SIZE = 64
 """Images smaller than this (MNIST's own 28x28) have no room for uneven lighting."""
 MIN_CONTRAST = 48
 """Ink must stand this many grey levels (of 255) clear of the paper, or the image is blank."""
+SPARSE_INK = 0.01
+"""The share of an image, in percent, that its ink is looked for in when a hundredth of it holds none."""
 RULE_FAINT = 0.2
 """Rules are looked for in what stands at least this share of a solid stroke's level clear of the paper:
 they are often fainter than the writing, and only in places above its threshold."""
@@ -60,7 +62,12 @@ def find_ink(grey: np.ndarray, scale: float = 1.0) -> Ink | None:
     shrink = min(1.0, WORKING_SIZE / max(grey.shape))
     if shrink < 1.0:
         grey = cv2.resize(grey, _shrunk(grey.shape, shrink), interpolation=cv2.INTER_AREA)
-    low, median, high = _percentiles(_histogram(grey), (1, 50, 99))
+    levels = _histogram(grey)
+    low, median, high = _percentiles(levels, (1, 50, 99))
+    if high - low < MIN_CONTRAST:
+        # Nearly all of the picture is one even paper, and any writing on it is in the rest: writing
+        # small in a large photo may be less than a hundredth of it.
+        low, high = _percentiles(levels, (SPARSE_INK, 100 - SPARSE_INK))
     # Paper is most of the picture: the ink is on the side of the median that reaches further.
     ink = (255 - grey) if median - low > high - median else grey
     if max(ink.shape) >= MIN_LIGHTING_SIZE:

@@ -115,3 +115,17 @@ def test_a_stroke_as_wide_as_the_image_is_writing_not_a_rule():
 def test_ink_that_reaches_no_side_of_the_image_is_not_looked_at_for_rules(canvas):
     ink = find_ink(dark_on_light(canvas[0]))
     assert without_rules(ink) is ink
+
+
+def test_a_number_small_in_a_large_photo_is_found(mnist_test):
+    # Its ink is a thousandth of the picture: the paper fills both the 1st and the 99th percentile.
+    images, _ = mnist_test
+    photo = np.full((3000, 4000), 205.0, np.float32)
+    for k, image in enumerate(images[:2]):
+        ink = cv2.resize(image.astype(np.float32) / 255, (100, 100), interpolation=cv2.INTER_CUBIC)
+        photo[1400:1500, 1900 + 110 * k : 2000 + 110 * k] *= 1 - 0.8 * ink.clip(0, 1)
+    photo += np.random.default_rng(0).normal(0, 2, photo.shape)
+    grey = decode_image(encode(np.clip(photo, 0, 255).astype(np.uint8), ".jpg", quality=85))
+    ink = find_ink(grey)
+    assert ink is not None
+    assert len(find_digits(ink)) == 2
