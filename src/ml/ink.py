@@ -1,5 +1,5 @@
-"""Separate the ink from the paper, whatever the polarity, lighting and noise, and from the rules of
-lined and squared paper."""
+"""Separate the ink from the paper, whatever the polarity, lighting and noise, from the desk a photographed
+sheet lies on, and from the rules of lined and squared paper."""
 
 from dataclasses import dataclass
 
@@ -15,6 +15,15 @@ MIN_CONTRAST = 48
 """Ink must stand this many grey levels (of 255) clear of the paper, or the image is blank."""
 SPARSE_INK = 0.01
 """The share of an image, in percent, that its ink is looked for in when a hundredth of it holds none."""
+DESK_SIZE = 128
+"""The desk around a photographed sheet is looked for on a copy this many pixels on its long side."""
+SHEET_SHARE = 0.25
+"""The desk is dark ground reaching the picture's sides, round a sheet covering at least this share of the
+picture, ..."""
+SHEET_SOLIDITY = 0.9
+"""... about as convex as a sheet of paper: at least this share of the smallest convex shape round it, ..."""
+WRITING_WIDTH = 3
+"""... and with writing on it whose strokes are narrower than the paper round them by this factor."""
 RULE_FAINT = 0.2
 """Rules are looked for in what stands at least this share of a solid stroke's level clear of the paper:
 they are often fainter than the writing, and only in places above its threshold."""
@@ -85,6 +94,64 @@ def find_ink(grey: np.ndarray, scale: float = 1.0) -> Ink | None:
     level = max(threshold, paper + MIN_CONTRAST / 2)
     mask = (ink > level).astype(np.uint8)
     return Ink(levels=ink, paper=paper, solid=solid, mask=mask, scale=scale * shrink)
+
+
+def off_the_desk(grey: np.ndarray) -> np.ndarray:
+    """A photo of a sheet of paper lying on a darker desk, with the desk painted over in the paper's level;
+    any other picture as it is.
+
+    The desk would otherwise be taken for the paper where it fills most of the picture (and the paper for
+    ink), or for a frame of ink round the writing, in one blob with it. A drawing on the page's pad, or a
+    digit written light on a dark ground, has no desk (`_desk`).
+    """
+    height, width = grey.shape
+    if min(height, width) < MIN_LIGHTING_SIZE:
+        return grey
+    (light,) = _percentiles(_histogram(np.ascontiguousarray(grey[::4, ::4])), (90,))
+    sides = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if not (sides < light - MIN_CONTRAST).any():
+        return grey  # nothing dark reaches the sides: no desk (a canvas, most scans)
+    factor = min(1.0, DESK_SIZE / max(height, width))
+    desk = _desk(cv2.resize(grey, _shrunk(grey.shape, factor), interpolation=cv2.INTER_AREA))
+    if desk is None:
+        return grey
+    # Back at the picture's size; a pixel of the copy is several of the picture's, at the sheet's edge too.
+    desk = cv2.resize(desk, (width, height), interpolation=cv2.INTER_NEAREST)
+    edge = np.ones((2 * int(np.ceil(1 / factor)) + 1,) * 2, np.uint8)
+    inside, around = cv2.erode(desk, edge) > 0, cv2.dilate(desk, edge) > 0
+    if not inside.any() or around.all():
+        return grey
+    # The desk is even: a shadow across the page has writing in it, and is left to the lighting (`_paper`).
+    darkest, middle, lightest = _percentiles(_histogram(np.ascontiguousarray(grey[inside])[None]), (0.1, 50, 99.9))
+    if middle - darkest >= MIN_CONTRAST or lightest - middle >= MIN_CONTRAST:
+        return grey
+    # The paper's level: the lighter half of the sheet's (the writing is in the darker).
+    (paper,) = _percentiles(_histogram(np.ascontiguousarray(grey[~around])[None]), (75,))
+    return np.where(around, np.uint8(paper), grey)
+
+
+def _desk(small: np.ndarray) -> np.ndarray | None:
+    """Where a small copy of a photo shows the desk under a sheet of paper (uint8, 1 on the desk), or None.
+
+    The desk is the dark ground that reaches the picture's sides. The sheet, all the rest, is large
+    (SHEET_SHARE) and convex (SHEET_SOLIDITY), and has writing on it: dark strokes, narrower than the
+    paper round them (WRITING_WIDTH). A digit written light on a dark ground is none of that: a 1 has
+    nothing dark within it, and the inside of a 0 is as broad as its ring.
+    """
+    _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    _, labels = cv2.connectedComponents(1 - bright, connectivity=4)
+    reaching = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    desk = np.isin(labels, reaching[reaching > 0]).astype(np.uint8)
+    sheet = 1 - desk
+    if sheet.mean() < SHEET_SHARE:
+        return None
+    paper = cv2.distanceTransform(bright, cv2.DIST_L2, 3).max()
+    writing = cv2.distanceTransform(sheet & (1 - bright), cv2.DIST_L2, 3).max()
+    if not 0 < WRITING_WIDTH * writing < paper:
+        return None
+    if sheet.sum() < SHEET_SOLIDITY * cv2.contourArea(cv2.convexHull(cv2.findNonZero(sheet))):
+        return None
+    return desk
 
 
 def without_rules(ink: Ink) -> Ink:

@@ -1,4 +1,5 @@
-"""Finding the ink: polarity, lighting, noise, blank images, the rules of lined and squared paper."""
+"""Finding the ink: polarity, lighting, noise, blank images, the desk under a photographed sheet, the rules of
+lined and squared paper."""
 
 import cv2
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 from benchmarks.variants import compose, dark_on_light, encode
 from src.ml import decode_image
-from src.ml.ink import _histogram, find_ink, without_rules
+from src.ml.ink import _histogram, find_ink, off_the_desk, without_rules
 from src.ml.segment import find_digits
 
 
@@ -129,3 +130,51 @@ def test_a_number_small_in_a_large_photo_is_found(mnist_test):
     ink = find_ink(grey)
     assert ink is not None
     assert len(find_digits(ink)) == 2
+
+
+def on_a_desk(ink: np.ndarray, desk: float, margin: tuple[int, int]) -> np.ndarray:
+    """Ink written dark on a sheet, photographed lying on a desk of level `desk` that reaches `margin`
+    (rows, columns) into the picture on every side."""
+    sheet = 225 * (1 - 0.8 * ink)
+    photo = np.full((ink.shape[0] + 2 * margin[0], ink.shape[1] + 2 * margin[1]), desk, np.float32)
+    photo[margin[0] : margin[0] + ink.shape[0], margin[1] : margin[1] + ink.shape[1]] = sheet
+    photo += np.random.default_rng(2).normal(0, 3, photo.shape)
+    return decode_image(encode(np.clip(photo, 0, 255).astype(np.uint8), ".jpg", quality=85))
+
+
+# A desk round the sheet as a narrow frame (taken for a frame of ink round the digit), and one filling
+# most of the picture (the sheet then taken for the ink).
+@pytest.mark.parametrize("margin", [(30, 30), (100, 100)])
+def test_the_desk_under_a_photographed_sheet_is_not_taken_for_ink(canvas, margin):
+    ink, box = canvas
+    found = find_digits(find_ink(off_the_desk(on_a_desk(ink, desk=60, margin=margin))))
+    assert len(found) == 1
+    digit = found[0].box
+    assert abs(digit.x - margin[1] - box.x) <= 6 and abs(digit.y - margin[0] - box.y) <= 6
+    assert abs(digit.width - box.width) <= 12 and abs(digit.height - box.height) <= 12
+
+
+def test_a_shadow_with_writing_in_it_is_not_taken_for_a_desk(canvas):
+    ink, _ = canvas
+    grey = dark_on_light(ink).astype(np.float32)
+    grey[:, : grey.shape[1] // 2] *= 0.5  # the phone's shadow over the left half of the digit
+    shadowed = grey.astype(np.uint8)
+    assert off_the_desk(shadowed) is shadowed
+
+
+@pytest.mark.parametrize("light_on_dark", [False, True])
+@pytest.mark.parametrize("cropped", [False, True])
+def test_a_drawing_is_not_looked_at_for_a_desk(canvas, light_on_dark, cropped):
+    ink, box = canvas
+    if cropped:  # close round the digit, its strokes are a large share of the picture
+        ink = ink[box.y - 8 : box.y + box.height + 8, box.x - 8 : box.x + box.width + 8]
+    grey = np.rint(255 * ink).astype(np.uint8) if light_on_dark else dark_on_light(ink)
+    assert off_the_desk(grey) is grey
+
+
+@pytest.mark.parametrize("interpolation", [cv2.INTER_LINEAR, cv2.INTER_CUBIC])
+def test_digits_written_light_on_a_dark_ground_are_not_taken_for_a_sheet_on_a_desk(mnist_test, interpolation):
+    # MNIST's own digits, enlarged: the dark ground reaches every side, and a bold digit is large and broad.
+    images, _ = mnist_test
+    enlarged = [cv2.resize(image, (64, 64), interpolation=interpolation) for image in images[:3000]]
+    assert sum(off_the_desk(grey) is not grey for grey in enlarged) <= 1
