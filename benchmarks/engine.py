@@ -31,7 +31,7 @@ from src.ml.evaluate import calibration_error, encode_png, read_all, scores
 
 from .load.cpu import cpu_seconds, other_cores
 from .variants import SINGLE_DIGIT_VARIANTS, number_samples, single_digit_samples
-from .world import non_digit_cases, ruled_cases, style_cases, touching_cases, touching_drawn_cases
+from .world import non_digit_cases, photographed_cases, ruled_cases, style_cases, touching_cases, touching_drawn_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_TARGET = 3.0
@@ -107,6 +107,10 @@ def world(model, images, labels, scale: float) -> None:
         (
             "Numbers of 1 to 3 MNIST test digits photographed on lined and squared paper: read whole",
             ruled_cases(images, labels, count=round(300 * scale), seed=1),
+        ),
+        (
+            "Numbers of 1 to 4 MNIST test digits photographed as people do: read whole",
+            photographed_cases(images, labels, count=round(300 * scale), seed=1),
         ),
         ("Not digits: answered no digit", non_digit_cases(per_kind=round(40 * scale), seed=1)),
     ]

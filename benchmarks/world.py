@@ -148,6 +148,69 @@ def ruled_cases(images: np.ndarray, labels: np.ndarray, count: int = 300, seed: 
     return cases
 
 
+PHOTOGRAPHED = ("small in a large photo", "turned in perspective", "in blue ink", "under a shadow", "on a dark desk")
+
+
+def photographed_cases(images: np.ndarray, labels: np.ndarray, count: int = 300, seed: int = 0) -> list[Case]:
+    """Numbers of 1 to 4 MNIST test digits written apart on paper and photographed as people do: small in a
+    large photo, the page turned in perspective, in blue ink, under the shadow of the phone, or the sheet on a
+    dark desk that fills the rest of the picture. Saved as JPEG."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for k in range(count):
+        kind = PHOTOGRAPHED[k % len(PHOTOGRAPHED)]
+        chosen = rng.choice(len(images), int(rng.integers(1, 5)), replace=False)
+        inks = [enlarged(images[i], rng.uniform(3, 6)) for i in chosen]
+        height = max(ink.shape[0] for ink in inks)
+        ink = np.zeros((2 * height, sum(ink.shape[1] for ink in inks) + round(0.15 * height) * len(inks) + height))
+        x = height // 2
+        for digit in inks:
+            y = height // 2 + int(rng.integers(-5, 6))
+            ink[y : y + digit.shape[0], x : x + digit.shape[1]] = digit
+            x += digit.shape[1] + round(0.15 * height)
+        white = rng.uniform(190, 245)
+        grey = white * (1 - rng.uniform(0.7, 0.85) * ink)
+        rows, columns = grey.shape
+        if kind == "small in a large photo":
+            large = np.full((3000, 4000), white)
+            y, x = int(rng.integers(0, 3000 - rows)), int(rng.integers(0, 4000 - columns))
+            large[y : y + rows, x : x + columns] = grey
+            grey = large
+        elif kind == "turned in perspective":
+            d = rng.uniform(0.05, 0.15)
+            corners = np.float32([[0, 0], [columns, 0], [columns, rows], [0, rows]])
+            seen = np.float32(
+                [
+                    [columns * d, rows * d * rng.uniform()],
+                    [columns * (1 - d), 0],
+                    [columns, rows],
+                    [0, rows * (1 - d * rng.uniform())],
+                ]
+            )
+            grey = cv2.warpPerspective(
+                grey, cv2.getPerspectiveTransform(corners, seen), (columns, rows), borderValue=float(white)
+            )
+        elif kind == "under a shadow":
+            y, x = np.indices(grey.shape)
+            edge = (x - columns * rng.uniform(0.3, 0.7)) + (y - rows / 2) * rng.uniform(-1, 1)
+            grey = grey * (1 - rng.uniform(0.3, 0.55) / (1 + np.exp(-edge / rng.uniform(2, 15))))
+        elif kind == "on a dark desk":
+            desk = np.full(
+                (round(rows / rng.uniform(0.6, 0.9)), round(columns / rng.uniform(0.6, 0.9))), rng.uniform(20, 90)
+            )
+            y, x = int(rng.integers(0, desk.shape[0] - rows + 1)), int(rng.integers(0, desk.shape[1] - columns + 1))
+            desk[y : y + rows, x : x + columns] = grey
+            grey = desk
+        if kind == "in blue ink":
+            blue, green, red = np.full(ink.shape, white), white * (1 - 0.6 * ink), white * (1 - 0.85 * ink)
+            picture = np.stack([blue, green, red], axis=-1) + rng.normal(0, 3, (*ink.shape, 3))
+        else:
+            picture = grey + rng.normal(0, 3, grey.shape)
+        data = encode(np.clip(picture, 0, 255).astype(np.uint8), ".jpg", quality=85)
+        cases.append(Case(f"photographed: {kind}", data, "".join(str(labels[i]) for i in chosen)))
+    return cases
+
+
 def flower(rng):
     petals = int(rng.integers(5, 9))
     strokes = [handwriting.arc((0.5, 0.5), (0.1, 0.1), 0, 360)]

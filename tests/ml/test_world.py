@@ -1,5 +1,5 @@
-"""The world's handwriting: other countries' styles, touching digits, numbers on ruled paper, and what is
-not a digit."""
+"""The world's handwriting: other countries' styles, touching digits, numbers on ruled paper and in photos,
+and what is not a digit."""
 
 import importlib
 
@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from benchmarks.variants import dark_on_light, encode, iou
-from benchmarks.world import non_digit_cases, on_pad, ruled_cases, style_cases, touching_cases, touching_drawn_cases
+from benchmarks.world import (
+    non_digit_cases,
+    on_pad,
+    photographed_cases,
+    ruled_cases,
+    style_cases,
+    touching_cases,
+    touching_drawn_cases,
+)
 from src.ml import handwriting, marks, recognise
 from src.ml.recognise import MAX_PIECES
 from src.ml.trainingset import enlarged
@@ -136,6 +144,12 @@ def test_other_countries_styles_are_read_right_98_percent_of_the_time(model, mni
 def test_numbers_photographed_on_lined_and_squared_paper_are_read_whole_90_percent_of_the_time(model, mnist_test):
     # 61% before the rules were taken away: the rules strung the digits into one blob.
     assert share_read_right(model, ruled_cases(*mnist_test, count=80, seed=31)) >= 0.9
+
+
+@pytest.mark.slow
+def test_numbers_photographed_as_people_do_are_read_whole_80_percent_of_the_time(model, mnist_test):
+    # 60% before: a number small in a large photo was taken for blank, one on a dark desk for no digit.
+    assert share_read_right(model, photographed_cases(*mnist_test, count=100, seed=31)) >= 0.8
 
 
 # The next three floors are what the committed model holds, below the 95% asked of it (the figures and
