@@ -1,5 +1,5 @@
 """Separate the ink from the paper, whatever the polarity, lighting and noise, from the desk a photographed
-sheet lies on, and from the rules of lined and squared paper."""
+sheet lies on and the shadow across it, and from the rules of lined and squared paper."""
 
 from dataclasses import dataclass
 
@@ -24,6 +24,8 @@ SHEET_SOLIDITY = 0.9
 """... about as convex as a sheet of paper: at least this share of the smallest convex shape round it, ..."""
 WRITING_WIDTH = 3
 """... and with writing on it whose strokes are narrower than the paper round them by this factor."""
+SHADOW_CLOSING = 6
+"""A shadow is seen through a closing this many times half the writing's widest stroke across."""
 RULE_FAINT = 0.2
 """Rules are looked for in what stands at least this share of a solid stroke's level clear of the paper:
 they are often fainter than the writing, and only in places above its threshold."""
@@ -96,13 +98,14 @@ def find_ink(grey: np.ndarray, scale: float = 1.0) -> Ink | None:
     return Ink(levels=ink, paper=paper, solid=solid, mask=mask, scale=scale * shrink)
 
 
-def off_the_desk(grey: np.ndarray) -> np.ndarray:
-    """A photo of a sheet of paper lying on a darker desk, with the desk painted over in the paper's level;
-    any other picture as it is.
+def as_scanned(grey: np.ndarray) -> np.ndarray:
+    """A photo of a sheet of paper as a scanner would see it: the darker desk it lies on painted over in the
+    paper's level, or the shadow across it divided out; any other picture as it is.
 
     The desk would otherwise be taken for the paper where it fills most of the picture (and the paper for
-    ink), or for a frame of ink round the writing, in one blob with it. A drawing on the page's pad, or a
-    digit written light on a dark ground, has no desk (`_desk`).
+    ink), or for a frame of ink round the writing, in one blob with it; a shadow's edge for ink, and the
+    paper's level taken from the shadow where it covers most of the page. A drawing on the page's pad, or
+    a digit written light on a dark ground, has neither (`_desk`).
     """
     height, width = grey.shape
     if min(height, width) < MIN_LIGHTING_SIZE:
@@ -110,28 +113,34 @@ def off_the_desk(grey: np.ndarray) -> np.ndarray:
     (light,) = _percentiles(_histogram(np.ascontiguousarray(grey[::4, ::4])), (90,))
     sides = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if not (sides < light - MIN_CONTRAST).any():
-        return grey  # nothing dark reaches the sides: no desk (a canvas, most scans)
+        return grey  # nothing dark reaches the sides (a canvas, most scans)
     factor = min(1.0, DESK_SIZE / max(height, width))
-    desk = _desk(cv2.resize(grey, _shrunk(grey.shape, factor), interpolation=cv2.INTER_AREA))
-    if desk is None:
+    found = _desk(cv2.resize(grey, _shrunk(grey.shape, factor), interpolation=cv2.INTER_AREA))
+    if found is None:
         return grey
+    desk, writing = found
     # Back at the picture's size; a pixel of the copy is several of the picture's, at the sheet's edge too.
     desk = cv2.resize(desk, (width, height), interpolation=cv2.INTER_NEAREST)
     edge = np.ones((2 * int(np.ceil(1 / factor)) + 1,) * 2, np.uint8)
     inside, around = cv2.erode(desk, edge) > 0, cv2.dilate(desk, edge) > 0
     if not inside.any() or around.all():
         return grey
-    # The desk is even: a shadow across the page has writing in it, and is left to the lighting (`_paper`).
-    darkest, middle, lightest = _percentiles(_histogram(np.ascontiguousarray(grey[inside])[None]), (0.1, 50, 99.9))
-    if middle - darkest >= MIN_CONTRAST or lightest - middle >= MIN_CONTRAST:
-        return grey
     # The paper's level: the lighter half of the sheet's (the writing is in the darker).
     (paper,) = _percentiles(_histogram(np.ascontiguousarray(grey[~around])[None]), (75,))
-    return np.where(around, np.uint8(paper), grey)
+    darkest, middle, lightest = _percentiles(_histogram(np.ascontiguousarray(grey[inside])[None]), (0.1, 50, 99.9))
+    if middle - darkest < MIN_CONTRAST and lightest - middle < MIN_CONTRAST:
+        return np.where(around, np.uint8(paper), grey)  # an even desk
+    # Dark ground with writing in it: a shadow across the page. The paper's level everywhere, as a closing
+    # wider than any stroke sees it, keeps a shadow's sharp edge (the lighting model, `_paper`, follows only
+    # slow changes of light); a shadow darkens the paper and the ink alike, so it is divided out.
+    side = min(int(SHADOW_CLOSING * writing / factor), min(height, width) // 2) | 1
+    background = cv2.morphologyEx(grey, cv2.MORPH_CLOSE, np.ones((side, side), np.uint8))
+    return cv2.divide(grey, background, scale=paper)
 
 
-def _desk(small: np.ndarray) -> np.ndarray | None:
-    """Where a small copy of a photo shows the desk under a sheet of paper (uint8, 1 on the desk), or None.
+def _desk(small: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Where a small copy of a photo shows the desk (or a shadow) round a sheet of paper (uint8, 1 on the
+    desk), and how wide the writing's strokes are (half of the widest, in the copy's pixels); or None.
 
     The desk is the dark ground that reaches the picture's sides. The sheet, all the rest, is large
     (SHEET_SHARE) and convex (SHEET_SOLIDITY), and has writing on it: dark strokes, narrower than the
@@ -151,7 +160,7 @@ def _desk(small: np.ndarray) -> np.ndarray | None:
         return None
     if sheet.sum() < SHEET_SOLIDITY * cv2.contourArea(cv2.convexHull(cv2.findNonZero(sheet))):
         return None
-    return desk
+    return desk, writing
 
 
 def without_rules(ink: Ink) -> Ink:

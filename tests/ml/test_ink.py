@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.variants import compose, dark_on_light, encode
 from src.ml import decode_image
-from src.ml.ink import _histogram, find_ink, off_the_desk, without_rules
+from src.ml.ink import _histogram, as_scanned, find_ink, without_rules
 from src.ml.segment import find_digits
 
 
@@ -147,19 +147,30 @@ def on_a_desk(ink: np.ndarray, desk: float, margin: tuple[int, int]) -> np.ndarr
 @pytest.mark.parametrize("margin", [(30, 30), (100, 100)])
 def test_the_desk_under_a_photographed_sheet_is_not_taken_for_ink(canvas, margin):
     ink, box = canvas
-    found = find_digits(find_ink(off_the_desk(on_a_desk(ink, desk=60, margin=margin))))
+    found = find_digits(find_ink(as_scanned(on_a_desk(ink, desk=60, margin=margin))))
     assert len(found) == 1
     digit = found[0].box
     assert abs(digit.x - margin[1] - box.x) <= 6 and abs(digit.y - margin[0] - box.y) <= 6
     assert abs(digit.width - box.width) <= 12 and abs(digit.height - box.height) <= 12
 
 
-def test_a_shadow_with_writing_in_it_is_not_taken_for_a_desk(canvas):
-    ink, _ = canvas
-    grey = dark_on_light(ink).astype(np.float32)
-    grey[:, : grey.shape[1] // 2] *= 0.5  # the phone's shadow over the left half of the digit
-    shadowed = grey.astype(np.uint8)
-    assert off_the_desk(shadowed) is shadowed
+@pytest.mark.parametrize("edge", [2.0, 3.0, 5.0])
+def test_a_shadow_across_a_photographed_page_is_divided_out(mnist_test, edge):
+    # The phone's shadow over the right half of a page of two digits, its edge slanting between them.
+    images, _ = mnist_test
+    ink = np.zeros((260, 520), np.float32)
+    for k in range(2):
+        ink[60:200, 80 + 220 * k : 220 + 220 * k] = cv2.resize(images[k] / 255, (140, 140)).clip(0, 1)
+    rows, columns = np.indices(ink.shape)
+    shade = 1 - 0.5 / (1 + np.exp(-((columns - 260) + 0.4 * (rows - 130)) / edge))
+    photo = 225 * (1 - 0.8 * ink) * shade + np.random.default_rng(3).normal(0, 3, ink.shape)
+    grey = decode_image(encode(np.clip(photo, 0, 255).astype(np.uint8), ".jpg", quality=85))
+    found = [digit.box for digit in find_digits(find_ink(as_scanned(grey)))]
+    unshaded = [digit.box for digit in find_digits(find_ink(dark_on_light(ink)))]
+    assert len(found) == len(unshaded) == 2
+    for box, expected in zip(found, unshaded):
+        assert abs(box.x - expected.x) <= 4 and abs(box.width - expected.width) <= 8
+        assert abs(box.y - expected.y) <= 4 and abs(box.height - expected.height) <= 8
 
 
 @pytest.mark.parametrize("light_on_dark", [False, True])
@@ -169,7 +180,7 @@ def test_a_drawing_is_not_looked_at_for_a_desk(canvas, light_on_dark, cropped):
     if cropped:  # close round the digit, its strokes are a large share of the picture
         ink = ink[box.y - 8 : box.y + box.height + 8, box.x - 8 : box.x + box.width + 8]
     grey = np.rint(255 * ink).astype(np.uint8) if light_on_dark else dark_on_light(ink)
-    assert off_the_desk(grey) is grey
+    assert as_scanned(grey) is grey
 
 
 @pytest.mark.parametrize("interpolation", [cv2.INTER_LINEAR, cv2.INTER_CUBIC])
@@ -177,4 +188,4 @@ def test_digits_written_light_on_a_dark_ground_are_not_taken_for_a_sheet_on_a_de
     # MNIST's own digits, enlarged: the dark ground reaches every side, and a bold digit is large and broad.
     images, _ = mnist_test
     enlarged = [cv2.resize(image, (64, 64), interpolation=interpolation) for image in images[:3000]]
-    assert sum(off_the_desk(grey) is not grey for grey in enlarged) <= 1
+    assert sum(as_scanned(grey) is not grey for grey in enlarged) <= 1
