@@ -147,9 +147,9 @@ def test_numbers_photographed_on_lined_and_squared_paper_are_read_whole_90_perce
 
 
 @pytest.mark.slow
-def test_numbers_photographed_as_people_do_are_read_whole_80_percent_of_the_time(model, mnist_test):
+def test_numbers_photographed_as_people_do_are_read_whole_88_percent_of_the_time(model, mnist_test):
     # 60% before: a number small in a large photo was taken for blank, one on a dark desk for no digit.
-    assert share_read_right(model, photographed_cases(*mnist_test, count=100, seed=31)) >= 0.8
+    assert share_read_right(model, photographed_cases(*mnist_test, count=100, seed=31)) >= 0.88
 
 
 # The next three floors are what the committed model holds, below the 95% asked of it (the figures and
