@@ -67,12 +67,19 @@ class Ink:
         return np.clip((region - self.paper) / (self.solid - self.paper), 0.0, 1.0)
 
 
-def find_ink(grey: np.ndarray, scale: float = 1.0) -> Ink | None:
-    """Find the ink in a uint8 greyscale image, or None when the image is blank; `scale` is its pixels per
-    original pixel when the decoder already reduced it."""
+def at_working_size(grey: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, float]:
+    """A uint8 greyscale image shrunk to at most WORKING_SIZE on its long side, and its pixels per original
+    pixel; `scale` is that of the image given, when the decoder already reduced it."""
     shrink = min(1.0, WORKING_SIZE / max(grey.shape))
     if shrink < 1.0:
         grey = cv2.resize(grey, _shrunk(grey.shape, shrink), interpolation=cv2.INTER_AREA)
+    return grey, scale * shrink
+
+
+def find_ink(grey: np.ndarray, scale: float = 1.0) -> Ink | None:
+    """Find the ink in a uint8 greyscale image, or None when the image is blank; `scale` is its pixels per
+    original pixel when the decoder already reduced it."""
+    grey, scale = at_working_size(grey, scale)
     levels = _histogram(grey)
     low, median, high = _percentiles(levels, (1, 50, 99))
     if high - low < MIN_CONTRAST:
@@ -95,7 +102,7 @@ def find_ink(grey: np.ndarray, scale: float = 1.0) -> Ink | None:
         return None
     level = max(threshold, paper + MIN_CONTRAST / 2)
     mask = (ink > level).astype(np.uint8)
-    return Ink(levels=ink, paper=paper, solid=solid, mask=mask, scale=scale * shrink)
+    return Ink(levels=ink, paper=paper, solid=solid, mask=mask, scale=scale)
 
 
 def as_scanned(grey: np.ndarray) -> np.ndarray:
@@ -199,7 +206,7 @@ def without_rules(ink: Ink) -> Ink:
     if not removed.any():
         return ink
     return Ink(
-        levels=np.where(removed, np.minimum(ink.levels, np.uint8(ink.paper)), ink.levels),
+        levels=np.where(removed, np.minimum(levels, np.uint8(ink.paper)), levels),
         paper=ink.paper,
         solid=ink.solid,
         mask=np.where(removed, 0, ink.mask).astype(np.uint8),
@@ -259,7 +266,7 @@ def _stripped(found: np.ndarray, rules: list[tuple[float, float]], widest: float
         return kept
     # What is left of a rule where it ran thicker for a stretch (blur, a crossing at a slant) is a thin
     # stroke along it, apart from any digit: left in, it would join the digits above and below it.
-    count, labels, stats, centres = cv2.connectedComponentsWithStats(kept, connectivity=8)
+    _, labels, stats, centres = cv2.connectedComponentsWithStats(kept, connectivity=8)
     starts, slopes = np.array(rules).T
     along = np.abs(centres[1:, 1, None] - (starts + slopes * centres[1:, 0, None])).min(axis=1) <= reach
     # As thin as a rule on average: a digit's own stroke along a rule (the bar of a 5) is thicker.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .decode import DEFAULT_MAX_PIXELS, decode
-from .ink import WORKING_SIZE, as_scanned, find_ink, without_rules
+from .ink import WORKING_SIZE, as_scanned, at_working_size, find_ink, without_rules
 from .model import DigitModel, Readings
 from .normalise import normalise_digit
 from .segment import DigitInk, find_digits
@@ -49,7 +49,9 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     scribbles, a photo) gives no digits and the marks that were left out.
     """
     decoded = decode(data, max_pixels, working_size=WORKING_SIZE)
-    ink = find_ink(as_scanned(decoded.grey), decoded.scale)
+    # Shrunk once, so that the photograph's steps work at the size the ink is looked for at.
+    grey, scale = at_working_size(decoded.grey, decoded.scale)
+    ink = find_ink(as_scanned(grey), scale)
     if ink is None:
         return Recognition(digits=[], marks=0)
     blobs = find_digits(without_rules(ink))
