@@ -26,6 +26,8 @@ WRITING_WIDTH = 3
 """... and with writing on it whose strokes are narrower than the paper round them by this factor."""
 SHADOW_CLOSING = 6
 """A shadow is seen through a closing this many times half the writing's widest stroke across."""
+RULE_SIDE = 0.02
+"""Ink this near a side of the image, as a share of its short side, reaches that side: where a rule runs out."""
 RULE_FAINT = 0.2
 """Rules are looked for in what stands at least this share of a solid stroke's level clear of the paper:
 they are often fainter than the writing, and only in places above its threshold."""
@@ -185,7 +187,7 @@ def without_rules(ink: Ink) -> Ink:
     if min(height, width) < MIN_LIGHTING_SIZE:
         return ink
     faint = ink.paper + RULE_FAINT * (ink.solid - ink.paper)
-    edge = max(1, round(0.02 * min(height, width)))
+    edge = max(1, round(RULE_SIDE * min(height, width)))
     levels = ink.levels
     across = levels[:, :edge].max() > faint and levels[:, -edge:].max() > faint
     down = levels[:edge].max() > faint and levels[-edge:].max() > faint
