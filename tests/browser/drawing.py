@@ -10,6 +10,7 @@ ELLIPSE = [(0.5 + 0.5 * math.sin(2 * math.pi * i / 40), 0.5 - 0.5 * math.cos(2 *
 DIGITS = {
     "0": [ELLIPSE],
     "1": [[(0.5, 0.0), (0.5, 1.0)]],
+    "2": [[(0.05, 0.25), (0.3, 0.0), (0.75, 0.0), (0.95, 0.25), (0.9, 0.45), (0.0, 1.0), (1.0, 1.0)]],
     "4": [[(0.75, 0.0), (0.0, 0.65), (1.0, 0.65)], [(0.75, 0.0), (0.75, 1.0)]],
     "7": [[(0.0, 0.0), (1.0, 0.0), (0.3, 1.0)]],
 }
@@ -20,6 +21,35 @@ STYLES = {
     "1 with an upstroke": [[(0.0, 0.15), (0.5, 0.0), (0.5, 1.0)]],
     "7 with a bar": [[(0.0, 0.0), (1.0, 0.0), (0.35, 1.0)], [(0.2, 0.5), (0.95, 0.5)]],
 }
+
+
+# Digits whose strokes do not all cross one another: the pad must still send each as one digit.
+WHOLE_DIGITS = {
+    "a 0 drawn as two arcs": [
+        [(0.5, 0.0), (0.1, 0.2), (0.0, 0.5), (0.1, 0.8), (0.5, 1.0)],
+        [(0.5, 0.0), (0.9, 0.2), (1.0, 0.5), (0.9, 0.8), (0.5, 1.0)],
+    ],
+    "a 5 with its bar reaching right": [
+        [(0.1, 0.0), (0.05, 0.45), (0.5, 0.4), (0.7, 0.7), (0.4, 1.0), (0.0, 0.9)],
+        [(0.15, 0.0), (1.0, 0.02)],
+    ],
+    "an open 4": [[(0.2, 0.0), (0.0, 0.6), (1.0, 0.6)], [(0.8, 0.2), (0.8, 1.0)]],
+    "a 1 with a base": [[(0.1, 0.2), (0.55, 0.0), (0.55, 1.0)], [(0.2, 1.0), (0.9, 1.0)]],
+}
+
+
+def touching_on_pad(page, digits, shapes=DIGITS, step=0.85) -> list[list[list[tuple[float, float]]]]:
+    """The strokes of each of `digits` (keys of `shapes`) in page coordinates, written so that each runs into
+    the one before: 60% of the pad's height, each digit `step` of a digit's width right of the one before."""
+    pad = page.locator("#pad").bounding_box()
+    height = pad["height"] * 0.6
+    width = height * 0.5
+    left = pad["x"] + (pad["width"] - width * (1 + step * (len(digits) - 1))) / 2
+    top = pad["y"] + pad["height"] * 0.2
+    return [
+        [[(left + position * step * width + x * width, top + y * height) for x, y in line] for line in shapes[digit]]
+        for position, digit in enumerate(digits)
+    ]
 
 
 def strokes_on_pad(page, digits, shapes=DIGITS) -> list[list[tuple[float, float]]]:

@@ -57,7 +57,7 @@ $(() => {
     }
     const version = pad.version;
     sentVersion = version;
-    const { dataUrl, width, height } = pad.snapshot();
+    const { dataUrl, width, height, place } = pad.snapshot();
     const answer = drawing.read(dataUrl);
     // A reading that failed may be asked for again with Predict.
     answer.catch(() => {
@@ -65,7 +65,12 @@ $(() => {
         sentVersion = -1;
       }
     });
-    show(answer, "canvas", { $boxes: $padBoxes, size: { width, height } });
+    // Boxes found on the drawing as it was sent (its digits apart), shown where those digits are on the pad.
+    const onPad = answer.then((prediction) => ({
+      ...prediction,
+      digits: prediction.digits.map((found) => ({ ...found, box: place(found.box) })),
+    }));
+    show(onPad, "canvas", { $boxes: $padBoxes, size: { width, height } });
   }
 
   function predictUpload(file) {

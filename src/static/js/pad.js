@@ -1,4 +1,5 @@
 // The drawing pad: strokes are kept as vectors in pad-relative units, so undo and resizing redraw them exactly.
+import { apart } from "./apart.js";
 
 const INK = "#1b1f24";
 const PAPER = "#ffffff";
@@ -52,9 +53,45 @@ export class Pad {
     this.changed();
   }
 
-  // A PNG of the backing store: its pixels are the ones the service's boxes refer to.
+  // A PNG of the drawing at the backing store's scale, with digits that touch moved apart (apart.js), the pad's
+  // size, and `place`, which puts a box the service found on that PNG over the pad. After the eraser, strokes are
+  // no longer the ink they drew, and the pad is sent as it is.
   snapshot() {
-    return { dataUrl: this.canvas.toDataURL("image/png"), width: this.canvas.width, height: this.canvas.height };
+    const { canvas } = this;
+    const size = { width: canvas.width, height: canvas.height };
+    if (this.strokes.some((stroke) => stroke.erase)) {
+      return { dataUrl: canvas.toDataURL("image/png"), ...size, place: (box) => box };
+    }
+    const pen = canvas.height * PEN_WIDTH;
+    const { moves, wider, place } = apart(this.strokes.map((stroke) => this.ink(stroke, pen)), pen);
+    if (wider === 0) {
+      return { dataUrl: canvas.toDataURL("image/png"), ...size, place };
+    }
+    const sheet = document.createElement("canvas");
+    sheet.width = canvas.width + Math.ceil(wider);
+    sheet.height = canvas.height;
+    const context = sheet.getContext("2d");
+    this.paint(context, sheet);
+    this.strokes.forEach((stroke, index) => {
+      context.setTransform(1, 0, 0, 1, moves[index], 0);
+      this.drawStroke(stroke, context);
+    });
+    return { dataUrl: sheet.toDataURL("image/png"), ...size, place };
+  }
+
+  // A stroke's ink in the backing store's pixels: its points' box widened by half the pen, and its two ends.
+  ink(stroke, pen) {
+    const { width, height } = this.canvas;
+    const points = stroke.points.map((point) => [point.x * width, point.y * height]);
+    // A loop rather than Math.min(...xs): a long stroke has more points than a call takes arguments.
+    const box = { left: Infinity, top: Infinity, right: -Infinity, bottom: -Infinity };
+    for (const [x, y] of points) {
+      box.left = Math.min(box.left, x - pen / 2);
+      box.top = Math.min(box.top, y - pen / 2);
+      box.right = Math.max(box.right, x + pen / 2);
+      box.bottom = Math.max(box.bottom, y + pen / 2);
+    }
+    return { box, ends: [points[0], points[points.length - 1]] };
   }
 
   resize() {
@@ -148,19 +185,25 @@ export class Pad {
 
   render() {
     const { context, canvas } = this;
-    context.fillStyle = PAPER;
-    context.fillRect(0, 0, canvas.width, canvas.height);
-    context.lineCap = "round";
-    context.lineJoin = "round";
+    this.paint(context, canvas);
     for (const stroke of this.strokes) {
-      this.drawStroke(stroke);
+      this.drawStroke(stroke, context);
     }
     this.$canvas.closest(".stage").toggleClass("has-ink", this.strokes.length > 0);
   }
 
-  // Quadratic curves through the midpoints between samples smooth out the pointer's jitter.
-  drawStroke(stroke) {
-    const { context, canvas } = this;
+  // Blank paper, and the pen's ends and joins.
+  paint(context, canvas) {
+    context.fillStyle = PAPER;
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.lineCap = "round";
+    context.lineJoin = "round";
+  }
+
+  // Quadratic curves through the midpoints between samples smooth out the pointer's jitter. Points are placed
+  // at the pad's size, whatever canvas `context` draws on.
+  drawStroke(stroke, context) {
+    const { canvas } = this;
     const at = (point) => [point.x * canvas.width, point.y * canvas.height];
     const points = stroke.points;
     const colour = stroke.erase ? PAPER : INK;

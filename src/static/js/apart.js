@@ -1,0 +1,118 @@
+// Digits drawn touching, sent apart. Once two digits touch, their ink is one blob that the service must cut, and
+// it often cuts it wrong; the pad still knows which strokes are which digit. Its strokes are grouped into digits
+// as the engine groups the pieces of ink it finds (src/ml/segment.py, whose constants these are), and each
+// group whose ink comes closer than CLEAR to the one on its left is moved right until it does not: what the
+// engine would read as one digit stays together, digits that touch reach it apart, and a number written with
+// its digits apart is sent as it was drawn.
+
+// A quarter of the pen's width: ink this far apart stays apart once drawn, anti-aliased and read.
+const CLEAR = 1 / 4;
+
+// Pieces whose columns overlap by this share of the narrower one are strokes of one digit ...
+const MIN_OVERLAP = 0.5;
+// ... and so are pieces sharing columns one above the other, their rows overlapping by less than this share of
+// the shorter one ...
+const MAX_STACKED = 0.3;
+// ... and a piece shorter than SHORT_PIECE of its neighbour's height, within MAX_GAP of that height beside it.
+const SHORT_PIECE = 0.6;
+const MAX_GAP = 0.3;
+
+function overlapping(a, b) {
+  const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+  return overlap >= MIN_OVERLAP * Math.min(a.right - a.left, b.right - b.left);
+}
+
+function sameDigit(a, b) {
+  if (overlapping(a, b)) {
+    return true;
+  }
+  const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+  const sharedRows = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+  if (overlap > 0 && sharedRows < MAX_STACKED * Math.min(a.bottom - a.top, b.bottom - b.top)) {
+    return true;
+  }
+  const [short, tall] = [a.bottom - a.top, b.bottom - b.top].sort((x, y) => x - y);
+  return short < SHORT_PIECE * tall && -overlap <= MAX_GAP * tall;
+}
+
+function union(a, b) {
+  return {
+    left: Math.min(a.left, b.left),
+    top: Math.min(a.top, b.top),
+    right: Math.max(a.right, b.right),
+    bottom: Math.max(a.bottom, b.bottom),
+  };
+}
+
+// Pieces ({box, ends, strokes}) with every two that `together` says belong together made one, in any order.
+function joined(pieces, together) {
+  const out = [];
+  for (let piece of pieces) {
+    let other;
+    while ((other = out.findIndex((found) => together(found, piece))) >= 0) {
+      const [found] = out.splice(other, 1);
+      piece = {
+        box: union(found.box, piece.box),
+        ends: [...found.ends, ...piece.ends],
+        strokes: [...found.strokes, ...piece.strokes],
+      };
+    }
+    out.push(piece);
+  }
+  return out;
+}
+
+// Strokes grouped into digits, left to right: each group's box and the indices of its strokes. A stroke is its
+// ink's box ({left, top, right, bottom}) and its two ends ([x, y]). The pad knows what the engine cannot: strokes
+// whose ends meet are one digit (the pen went on where it was lifted: a 0 drawn as two arcs), and so are strokes
+// whose columns overlap by half the narrower, whatever their order (the two loops of an 8, which then is no short
+// piece beside its neighbour). Then pieces are grouped from left to right as the engine groups them.
+export function digitGroups(strokes, pen) {
+  const meet = (a, b) => a.ends.some(([x, y]) => b.ends.some(([u, v]) => Math.hypot(x - u, y - v) <= pen));
+  const first = strokes.map((stroke, index) => ({ box: stroke.box, ends: stroke.ends, strokes: [index] }));
+  const pieces = joined(joined(first, meet), (a, b) => overlapping(a.box, b.box));
+  const groups = [];
+  for (const piece of pieces.sort((a, b) => a.box.left - b.box.left)) {
+    const last = groups[groups.length - 1];
+    if (last && sameDigit(last.box, piece.box)) {
+      last.box = union(last.box, piece.box);
+      last.strokes.push(...piece.strokes);
+    } else {
+      groups.push({ box: piece.box, strokes: [...piece.strokes] });
+    }
+  }
+  return groups;
+}
+
+// How far right each stroke moves so that every digit stands CLEAR of the one before, how much wider that makes
+// the drawing, and `place`, which takes a box on the moved drawing back to the drawing as it is.
+export function apart(strokes, pen) {
+  const groups = digitGroups(strokes, pen);
+  const moves = new Array(strokes.length).fill(0);
+  // How far right the moved drawing reaches so far.
+  let move = 0;
+  let reach = -Infinity;
+  groups.forEach((group) => {
+    move = Math.max(move, reach + CLEAR * pen - group.box.left);
+    reach = Math.max(reach, group.box.right + move);
+    group.move = move;
+    group.strokes.forEach((stroke) => {
+      moves[stroke] = move;
+    });
+  });
+  // Moved, digits stand apart: an edge of a box belongs to the digit on its side of the middle of the gaps
+  // around it (the service's boxes and these differ by a pixel or two of anti-aliasing).
+  const middles = groups.slice(1).map((group, index) => {
+    const before = groups[index];
+    return (before.box.right + before.move + group.box.left + group.move) / 2;
+  });
+  const back = (x) => {
+    const owner = groups[middles.filter((middle) => middle <= x).length];
+    return x - (owner ? owner.move : 0);
+  };
+  const place = (box) => {
+    const left = back(box.x);
+    return { ...box, x: left, width: Math.max(back(box.x + box.width) - left, 0) };
+  };
+  return { moves, wider: move, place };
+}

@@ -1,0 +1,77 @@
+"""Digits drawn touching reach the service apart (src/static/js/apart.js), and their boxes come back over them."""
+
+import base64
+import io
+import json
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.browser.drawing import WHOLE_DIGITS, draw_number, finger, touching_on_pad
+
+
+class Sent:
+    """The drawings the page sends to be read, as images."""
+
+    def __init__(self, page):
+        self.images: list[Image.Image] = []
+        page.on("request", self.keep)
+
+    def keep(self, request) -> None:
+        if request.url.endswith("/api/predict") and request.method == "POST":
+            image = json.loads(request.post_data)["image"]
+            self.images.append(Image.open(io.BytesIO(base64.b64decode(image.split(",", 1)[1]))))
+
+
+def pad_image(page) -> Image.Image:
+    data = page.evaluate("document.querySelector('#pad').toDataURL('image/png')")
+    return Image.open(io.BytesIO(base64.b64decode(data.split(",", 1)[1])))
+
+
+def same_pixels(a: Image.Image, b: Image.Image) -> bool:
+    return a.size == b.size and a.convert("RGBA").tobytes() == b.convert("RGBA").tobytes()
+
+
+def test_a_number_drawn_with_its_digits_touching_reads_digit_by_digit_with_each_box_over_its_digit(
+    phone_page, stored, screenshots
+):
+    page = phone_page
+    sent = Sent(page)
+    digits = touching_on_pad(page, "2024")
+    for strokes in digits:
+        for line in strokes:
+            finger(page)(page, line)
+
+    expect(page.locator("#result")).to_have_text("2024")
+    page.screenshot(path=screenshots / "phone-2024-touching.png")
+    assert stored() == [("2024", None, "canvas")]
+    # Sent wider than the pad: the digits were moved apart ...
+    assert sent.images[-1].width > pad_image(page).width
+    # ... and each box is shown over its digit as drawn, not where it was moved to.
+    boxes = page.locator("#panel-draw .boxes .box")
+    expect(boxes).to_have_count(4)
+    for box, strokes in zip(boxes.all(), digits):
+        shown = box.bounding_box()
+        xs = [x for line in strokes for x, _ in line]
+        assert min(xs) <= shown["x"] + shown["width"] / 2 <= max(xs)
+
+
+@pytest.mark.parametrize("shape", list(WHOLE_DIGITS))
+def test_a_digit_of_strokes_that_do_not_all_cross_is_sent_as_drawn(phone_page, shape):
+    page = phone_page
+    sent = Sent(page)
+    for strokes in touching_on_pad(page, [shape], shapes=WHOLE_DIGITS):
+        for line in strokes:
+            finger(page)(page, line)
+
+    expect(page.locator("#result")).to_have_text(next(c for c in shape if c.isdigit()))
+    assert same_pixels(sent.images[-1], pad_image(page))
+
+
+def test_a_number_written_with_its_digits_apart_is_sent_as_drawn(page):
+    sent = Sent(page)
+    draw_number(page, "4710")
+
+    expect(page.locator("#result")).to_have_text("4710")
+    assert same_pixels(sent.images[-1], pad_image(page))
