@@ -3,11 +3,14 @@
 import base64
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from src.ml import segment
 from tests.browser.drawing import WHOLE_DIGITS, draw_number, finger, touching_on_pad
 
 
@@ -75,3 +78,10 @@ def test_a_number_written_with_its_digits_apart_is_sent_as_drawn(page):
 
     expect(page.locator("#result")).to_have_text("4710")
     assert same_pixels(sent.images[-1], pad_image(page))
+
+
+def test_the_page_groups_strokes_by_the_engines_own_bounds():
+    script = (Path(__file__).resolve().parents[2] / "src" / "static" / "js" / "apart.js").read_text()
+    for name in ("MIN_OVERLAP", "MAX_STACKED", "SHORT_PIECE", "MAX_GAP"):
+        (value,) = re.findall(rf"^const {name} = ([0-9.]+);$", script, re.MULTILINE)
+        assert float(value) == getattr(segment, name), name

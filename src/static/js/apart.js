@@ -1,9 +1,9 @@
 // Digits drawn touching, sent apart. Once two digits touch, their ink is one blob that the service must cut, and
 // it often cuts it wrong; the pad still knows which strokes are which digit. Its strokes are grouped into digits
 // as the engine groups the pieces of ink it finds (src/ml/segment.py, whose constants these are), and each
-// group whose ink comes closer than CLEAR to the one on its left is moved right until it does not: what the
-// engine would read as one digit stays together, digits that touch reach it apart, and a number written with
-// its digits apart is sent as it was drawn.
+// group whose ink comes within CLEAR of a pen's width of the one on its left is moved right until it does not:
+// what the engine would read as one digit stays together, digits that touch reach it apart, and a number written
+// with its digits apart is sent as it was drawn.
 
 // A quarter of the pen's width: ink this far apart stays apart once drawn, anti-aliased and read.
 const CLEAR = 1 / 4;
@@ -17,18 +17,19 @@ const MAX_STACKED = 0.3;
 const SHORT_PIECE = 0.6;
 const MAX_GAP = 0.3;
 
+// How far the columns of two boxes overlap (below zero: how far apart they are).
+function sharedColumns(a, b) {
+  return Math.min(a.right, b.right) - Math.max(a.left, b.left);
+}
+
 function overlapping(a, b) {
-  const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-  return overlap >= MIN_OVERLAP * Math.min(a.right - a.left, b.right - b.left);
+  return sharedColumns(a, b) >= MIN_OVERLAP * Math.min(a.right - a.left, b.right - b.left);
 }
 
 function sameDigit(a, b) {
-  if (overlapping(a, b)) {
-    return true;
-  }
-  const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+  const overlap = sharedColumns(a, b);
   const sharedRows = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-  if (overlap > 0 && sharedRows < MAX_STACKED * Math.min(a.bottom - a.top, b.bottom - b.top)) {
+  if (overlapping(a, b) || (overlap > 0 && sharedRows < MAX_STACKED * Math.min(a.bottom - a.top, b.bottom - b.top))) {
     return true;
   }
   const [short, tall] = [a.bottom - a.top, b.bottom - b.top].sort((x, y) => x - y);
