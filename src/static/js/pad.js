@@ -59,11 +59,10 @@ export class Pad {
   snapshot() {
     const { canvas } = this;
     const size = { width: canvas.width, height: canvas.height };
-    if (this.strokes.some((stroke) => stroke.erase)) {
-      return { dataUrl: canvas.toDataURL("image/png"), ...size, place: (box) => box };
-    }
     const pen = canvas.height * PEN_WIDTH;
-    const { moves, wider, place } = apart(this.strokes.map((stroke) => this.ink(stroke, pen)), pen);
+    const { moves, wider, place } = this.strokes.some((stroke) => stroke.erase)
+      ? { wider: 0, place: (box) => box }
+      : apart(this.strokes.map((stroke) => this.ink(stroke, pen)), pen);
     if (wider === 0) {
       return { dataUrl: canvas.toDataURL("image/png"), ...size, place };
     }
