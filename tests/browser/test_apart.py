@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import math
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from src.ml import segment
-from tests.browser.drawing import WHOLE_DIGITS, draw_number, finger, touching_on_pad
+from tests.browser.drawing import DIGITS, WHOLE_DIGITS, draw_number, finger, touching_on_pad
 
 
 class Sent:
@@ -106,3 +107,37 @@ def test_after_the_eraser_the_pad_is_sent_as_drawn(phone_page, console):
         page.locator("#predict").click()
 
     assert same_pixels(sent.images[-1], pad_image(page))
+
+
+# A 0 drawn from its lower right round to it.
+ZERO_FROM_LOWER_RIGHT = [
+    (0.5 + 0.5 * math.sin(2.4 - 2 * math.pi * i / 40), 0.5 - 0.5 * math.cos(2.4 - 2 * math.pi * i / 40))
+    for i in range(41)
+]
+
+
+@pytest.mark.parametrize(
+    ("number", "shapes", "step"),
+    [
+        # A narrow 1 whose columns the 2's base covers by more than half its width: side by side, not one digit.
+        ("21", {"2": DIGITS["2"], "1": DIGITS["1"]}, 0.55),
+        # A 7 whose bar begins at the top of the 1 before it: a 1 the 7 was started from, not a stroke it goes on from.
+        ("17", DIGITS, 0.5),
+        # A 5 whose stroke ends at its lower left, where the 0 ended: the pen did not go on from the 0.
+        ("05", {"0": [ZERO_FROM_LOWER_RIGHT], "5": WHOLE_DIGITS["a 5 with its bar reaching right"]}, 0.7),
+        # A wide 7 that starts where a wide 0 ended, at its top: together too wide for the pen to have gone on.
+        ("07", {"0": [[(1.6 * x, y) for x, y in DIGITS["0"][0]]], "7": [[(0.0, 0.0), (1.6, 0.0), (0.5, 1.0)]]}, 0.8),
+    ],
+)
+def test_touching_digits_the_engines_grouping_would_keep_together_are_sent_apart(
+    phone_page, screenshots, number, shapes, step
+):
+    page = phone_page
+    sent = Sent(page)
+    for strokes in touching_on_pad(page, number, shapes=shapes, step=step):
+        for line in strokes:
+            finger(page)(page, line)
+
+    expect(page.locator("#result")).to_have_text(number)
+    page.screenshot(path=screenshots / f"phone-{number}-touching.png")
+    assert sent.images[-1].width > pad_image(page).width

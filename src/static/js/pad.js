@@ -78,7 +78,8 @@ export class Pad {
     return { dataUrl: sheet.toDataURL("image/png"), ...size, place };
   }
 
-  // A stroke's ink in the backing store's pixels: its points' box widened by half the pen, and its two ends.
+  // A stroke's ink in the backing store's pixels: its points' box widened by half the pen, and its two ends (where it
+  // starts, then where it stops).
   ink(stroke, pen) {
     const { width, height } = this.canvas;
     const points = stroke.points.map((point) => [point.x * width, point.y * height]);
