@@ -3,9 +3,8 @@
     python -m benchmarks.steps [--requests 400] [--turns 5]
 
 Builds the service as `benchmarks.load` deploys it (the production entry point's settings: rate limits on,
-kept in Redis; the cache in Redis; PostgreSQL) on a PostgreSQL schema and a Redis key prefix of this run's
-own, removed at the end,
-and times by CPU time, in turns so that both meet the same minutes: the engine alone on 280x280 canvases,
+kept in Redis; the cache in Redis; PostgreSQL), but with the hourly quota on, as deployed, on a PostgreSQL
+schema and a Redis key prefix of this run's own, removed at the end, and times by CPU time, in turns so that both meet the same minutes: the engine alone on 280x280 canvases,
 one after another, and POST /api/predict as the page sends it, through Flask's test client (each image new,
 so read, cached and stored), with the CPU each step takes inside those requests summed as they run.
 
