@@ -4,9 +4,10 @@
 
 Builds the service as `benchmarks.load` deploys it (the production entry point's settings: rate limits on,
 kept in Redis; the cache in Redis; PostgreSQL), but with the hourly quota on, as deployed, on a PostgreSQL
-schema and a Redis key prefix of this run's own, removed at the end, and times by CPU time, in turns so that both meet the same minutes: the engine alone on 280x280 canvases,
-one after another, and POST /api/predict as the page sends it, through Flask's test client (each image new,
-so read, cached and stored), with the CPU each step takes inside those requests summed as they run.
+schema and a Redis key prefix of this run's own, removed at the end, and times by CPU time, in turns so that
+both meet the same minutes: the engine alone on 280x280 canvases, one after another, and POST /api/predict as
+the page sends it, through Flask's test client (each image new, so read, cached and stored), with the CPU each
+step takes inside those requests summed as they run.
 
 Each step costs more inside a request than called in a loop of its own, where its code and data stay in
 the processor's caches: the engine, whose SVM reads its 11.2 MB of support vectors for every digit, and
