@@ -57,6 +57,16 @@ def touching_on_pad(page, digits, shapes=DIGITS, step=0.85) -> list[list[list[tu
     ]
 
 
+def draw_touching(page, digits, shapes=DIGITS, step=0.85) -> list[list[list[tuple[float, float]]]]:
+    """Draw `digits` by finger, each running into the one before as `touching_on_pad` places them; their strokes."""
+    digit_strokes = touching_on_pad(page, digits, shapes, step)
+    stroke = finger(page)
+    for strokes in digit_strokes:
+        for line in strokes:
+            stroke(page, line)
+    return digit_strokes
+
+
 def strokes_on_pad(page, digits, shapes=DIGITS) -> list[list[tuple[float, float]]]:
     """The strokes of `digits`, keys of `shapes` (a number's string: one digit each), side by side across
     the pad, in page coordinates, each digit about 70% of the pad's height."""

@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from src.ml import segment
-from tests.browser.drawing import DIGITS, WHOLE_DIGITS, draw_number, finger, touching_on_pad
+from tests.browser.drawing import DIGITS, WHOLE_DIGITS, draw_number, draw_touching, finger
 
 
 class Sent:
@@ -44,10 +44,7 @@ def test_a_number_drawn_with_its_digits_touching_reads_digit_by_digit_with_each_
 ):
     page = phone_page
     sent = Sent(page)
-    digits = touching_on_pad(page, "2024")
-    for strokes in digits:
-        for line in strokes:
-            finger(page)(page, line)
+    digits = draw_touching(page, "2024")
 
     expect(page.locator("#result")).to_have_text("2024")
     page.screenshot(path=screenshots / "phone-2024-touching.png")
@@ -67,9 +64,7 @@ def test_a_number_drawn_with_its_digits_touching_reads_digit_by_digit_with_each_
 def test_a_digit_of_strokes_that_do_not_all_cross_is_sent_as_drawn(phone_page, shape):
     page = phone_page
     sent = Sent(page)
-    for strokes in touching_on_pad(page, [shape], shapes=WHOLE_DIGITS):
-        for line in strokes:
-            finger(page)(page, line)
+    draw_touching(page, [shape], shapes=WHOLE_DIGITS)
 
     expect(page.locator("#result")).to_have_text(next(c for c in shape if c.isdigit()))
     assert same_pixels(sent.images[-1], pad_image(page))
@@ -93,9 +88,7 @@ def test_the_page_groups_strokes_by_the_engines_own_bounds():
 def test_after_the_eraser_the_pad_is_sent_as_drawn(phone_page, console):
     page = phone_page
     sent = Sent(page)
-    for strokes in touching_on_pad(page, "2024"):
-        for line in strokes:
-            finger(page)(page, line)
+    draw_touching(page, "2024")
     expect(page.locator("#result")).to_have_text("2024")
     # Rubbed out in a blank corner: the strokes no longer say what ink is on the pad.
     pad = page.locator("#pad").bounding_box()
@@ -134,9 +127,7 @@ def test_touching_digits_the_engines_grouping_would_keep_together_are_sent_apart
 ):
     page = phone_page
     sent = Sent(page)
-    for strokes in touching_on_pad(page, number, shapes=shapes, step=step):
-        for line in strokes:
-            finger(page)(page, line)
+    draw_touching(page, number, shapes=shapes, step=step)
 
     expect(page.locator("#result")).to_have_text(number)
     page.screenshot(path=screenshots / f"phone-{number}-touching.png")
