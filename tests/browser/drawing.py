@@ -5,8 +5,16 @@ import math
 
 from PIL import Image, ImageDraw
 
+
+def ellipse(centre=(0.5, 0.5), radii=(0.5, 0.5), start=0.0, turn=1) -> list[tuple[float, float]]:
+    """A closed loop of 40 steps, from the angle `start` (radians from the top, clockwise), clockwise for
+    `turn` 1 and anticlockwise for -1."""
+    angles = [start + turn * 2 * math.pi * i / 40 for i in range(41)]
+    return [(centre[0] + radii[0] * math.sin(a), centre[1] - radii[1] * math.cos(a)) for a in angles]
+
+
 # Each digit is a list of strokes; a stroke is a polyline in a unit cell (x right, y down, both 0..1).
-ELLIPSE = [(0.5 + 0.5 * math.sin(2 * math.pi * i / 40), 0.5 - 0.5 * math.cos(2 * math.pi * i / 40)) for i in range(41)]
+ELLIPSE = ellipse()
 DIGITS = {
     "0": [ELLIPSE],
     "1": [[(0.5, 0.0), (0.5, 1.0)]],
@@ -36,7 +44,7 @@ WHOLE_DIGITS = {
     "an open 4": [[(0.2, 0.0), (0.0, 0.6), (1.0, 0.6)], [(0.8, 0.2), (0.8, 1.0)]],
     "a 1 with a base": [[(0.1, 0.2), (0.55, 0.0), (0.55, 1.0)], [(0.2, 1.0), (0.9, 1.0)]],
     "a 9 of a loop and a stem": [
-        [(0.5 + 0.45 * math.cos(2 * math.pi * i / 40), 0.3 - 0.3 * math.sin(2 * math.pi * i / 40)) for i in range(41)],
+        ellipse(centre=(0.5, 0.3), radii=(0.45, 0.3), start=math.pi / 2, turn=-1),
         [(0.95, 0.3), (0.9, 1.0)],
     ],
     "a 4 whose bar ends at its stem": [[(0.8, 0.0), (0.0, 0.7), (0.8, 0.7)], [(0.8, 0.0), (0.8, 1.0)]],

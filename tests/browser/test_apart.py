@@ -3,7 +3,6 @@
 import base64
 import io
 import json
-import math
 import re
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from src.ml import segment
-from tests.browser.drawing import DIGITS, WHOLE_DIGITS, draw_number, draw_touching, finger
+from tests.browser.drawing import DIGITS, WHOLE_DIGITS, draw_number, draw_touching, ellipse, finger
 
 
 class Sent:
@@ -103,10 +102,7 @@ def test_after_the_eraser_the_pad_is_sent_as_drawn(phone_page, console):
 
 
 # A 0 drawn from its lower right round to it.
-ZERO_FROM_LOWER_RIGHT = [
-    (0.5 + 0.5 * math.sin(2.4 - 2 * math.pi * i / 40), 0.5 - 0.5 * math.cos(2.4 - 2 * math.pi * i / 40))
-    for i in range(41)
-]
+ZERO_FROM_LOWER_RIGHT = ellipse(start=2.4, turn=-1)
 
 
 @pytest.mark.parametrize(
