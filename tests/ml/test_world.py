@@ -17,6 +17,7 @@ from benchmarks.world import (
     touching_drawn_cases,
 )
 from src.ml import handwriting, marks, recognise
+from src.ml.evaluate import calibration_error
 from src.ml.recognise import MAX_PIECES
 from src.ml.trainingset import enlarged
 
@@ -152,11 +153,33 @@ def test_numbers_photographed_as_people_do_are_read_whole_88_percent_of_the_time
     assert share_read_right(model, photographed_cases(*mnist_test, count=100, seed=31)) >= 0.88
 
 
+@pytest.fixture(scope="module")
+def touching_numbers_read(model, mnist_test):
+    """200 numbers of touching MNIST test digits, each with what the engine reads in it."""
+    return [(case, recognise(case.data, model)) for case in touching_cases(*mnist_test, count=200, seed=31)]
+
+
 # The next three floors are what the committed model holds, below the 95% asked of it (the figures and
 # the gap are in docs/performance.md): they keep what was reached from slipping back.
 @pytest.mark.slow
-def test_numbers_with_touching_digits_are_read_whole_72_percent_of_the_time(model, mnist_test):
-    assert share_read_right(model, touching_cases(*mnist_test, count=200, seed=31)) >= 0.72
+def test_numbers_with_touching_digits_are_read_whole_72_percent_of_the_time(touching_numbers_read):
+    read_whole = [bool(reading.digits) and reading.number == case.number for case, reading in touching_numbers_read]
+    assert np.mean(read_whole) >= 0.72
+
+
+@pytest.mark.slow
+def test_the_digits_of_touching_numbers_are_as_sure_as_they_are_right(touching_numbers_read):
+    # Each digit of the numbers read with as many digits as written: how sure the engine says it is of it,
+    # and whether it is right. Untempered, the cuts' pieces read 99.7% sure where 94.9% of them are right.
+    kept = [
+        (digit.confidence, str(digit.digit) == written)
+        for case, reading in touching_numbers_read
+        if len(reading.digits) == len(case.number)
+        for digit, written in zip(reading.digits, case.number)
+    ]
+    confidence, right = np.array(kept).T
+    assert len(kept) > 400
+    assert calibration_error(confidence, right.astype(bool)) < 0.025
 
 
 @pytest.mark.slow
