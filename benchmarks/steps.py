@@ -2,9 +2,9 @@
 
     python -m benchmarks.steps [--requests 400] [--turns 5]
 
-Builds the service as `benchmarks.load` deploys it (the production entry point's settings: rate limits on,
-kept in Redis; the cache in Redis; PostgreSQL), but with the hourly quota on, as deployed, on a PostgreSQL
-schema and a Redis key prefix of this run's own, removed at the end, and times by CPU time, in turns so that
+Builds the service as `benchmarks.load` deploys it (the production entry point's settings: rate limits and
+the hourly quota on, the limits kept in Redis; the cache in Redis; PostgreSQL), on a PostgreSQL schema and a
+Redis key prefix of this run's own, removed at the end, and times by CPU time, in turns so that
 both meet the same minutes: the engine alone on 280x280 canvases, one after another, and POST /api/predict as
 the page sends it, through Flask's test client (each image new, so read, cached and stored), with the CPU each
 step takes inside those requests summed as they run.
@@ -29,7 +29,7 @@ from unittest import mock
 
 from flask.ctx import RequestContext
 
-from benchmarks.load.stack import POSTGRES_PORT, REDIS_PORT, deployment_of_its_own, environment
+from benchmarks.load.stack import ONE_ADDRESS, POSTGRES_PORT, REDIS_PORT, deployment_of_its_own, environment
 from benchmarks.load.traffic import Requests, canvases
 from src import create_app, readings, storage
 from src.api import predictions
@@ -89,11 +89,17 @@ def main(argv: list[str] | None = None) -> None:
     images = itertools.cycle(requests.pool)
     with deployment_of_its_own() as deployment:
         # The settings of the deployment `benchmarks.load` runs, one worker's, and none of this shell's own; but
-        # with the hourly quota on, as deployed, at a count these requests never reach: its count of what the
-        # address stored in the hour is a step of every stored prediction (`benchmarks.load` turns the quota off,
-        # its one address sending far more than any client may).
-        settings = environment(deployment, 1, POSTGRES_PORT, REDIS_PORT)
-        settings.update(QUOTA_PREDICTIONS_PER_HOUR=str(10**9), QUOTA_BYTES_PER_HOUR=str(10**12))
+        # from one address, with the rate limit and the hourly quota on at counts its requests never reach: each
+        # is a step of every stored prediction.
+        settings = environment(
+            deployment,
+            1,
+            POSTGRES_PORT,
+            REDIS_PORT,
+            RATELIMIT_DEFAULT=ONE_ADDRESS["RATELIMIT_DEFAULT"],
+            QUOTA_PREDICTIONS_PER_HOUR=str(10**9),
+            QUOTA_BYTES_PER_HOUR=str(10**12),
+        )
         with mock.patch.dict(os.environ, settings, clear=True):
             app = create_app(production=True)
         storage.prepare_database(app)

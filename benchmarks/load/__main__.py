@@ -18,7 +18,7 @@ from .outages import scenario_postgres, scenario_redis
 from .report import mark
 from .stack import deployment_of_its_own
 from .throughput import scenario_load
-from .traffic import Requests, canvases
+from .traffic import USERS_PER_CLIENT, Requests, canvases
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = {
@@ -58,10 +58,12 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{len(pool):,} MNIST test digits drawn on transparent canvases (median "
         f"{statistics.median(map(len, pool)) / 1024:.1f} KiB PNG), each request's image unique; "
-        "POST /api/predict as JSON with a data URL, each client on a kept-alive connection"
+        f"POST /api/predict as JSON with a data URL, each client for {USERS_PER_CLIENT} users in turn, each from an "
+        "address of its own on a kept-alive connection"
     )
     print(
-        f"nginx in front of gunicorn (gunicorn.conf.py) on PostgreSQL and Redis, rate limits on; {os.cpu_count()} cores"
+        "nginx in front of gunicorn (gunicorn.conf.py) on PostgreSQL and Redis, rate limits and hourly quota on "
+        f"as deployed (the fuzzer's one address unlimited); {os.cpu_count()} cores"
     )
     before = cpu_seconds()
     time.sleep(2)

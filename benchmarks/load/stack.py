@@ -62,7 +62,17 @@ def deployment_of_its_own() -> Iterator[Deployment]:
         shutil.rmtree(folder)
 
 
-def environment(deployment: Deployment, workers: int, postgres_port: int, redis_port: int) -> dict:
+ONE_ADDRESS = {
+    "RATELIMIT_DEFAULT": "1000000 per minute",
+    "QUOTA_PREDICTIONS_PER_HOUR": "0",
+    "QUOTA_BYTES_PER_HOUR": "0",
+}
+"""For a client that sends far more than any one address may (the fuzzer, benchmarks.steps): the rate limit
+still counts every request, and no limit nor quota stops it."""
+
+
+def environment(deployment: Deployment, workers: int, postgres_port: int, redis_port: int, **settings) -> dict:
+    """The service's settings as deployed (its rate limit and hourly quota included), with `settings` over them."""
     return {
         **inherited_environment(),
         "WEB_CONCURRENCY": str(workers),
@@ -71,12 +81,9 @@ def environment(deployment: Deployment, workers: int, postgres_port: int, redis_
         "CACHE_REDIS_URL": redis_url(redis_port),
         "CACHE_KEY_PREFIX": f"{deployment.prefix}:",
         "RATELIMIT_KEY_PREFIX": deployment.prefix,
-        "RATELIMIT_DEFAULT": "1000000 per minute",
-        # Every request of the load comes from one address: no hourly quota, as no rate limit, may stop it.
-        "QUOTA_PREDICTIONS_PER_HOUR": "0",
-        "QUOTA_BYTES_PER_HOUR": "0",
         "CLEAR_PREDICTIONS_ON_START": "true",
         "ADMIN_TOKEN": ADMIN_TOKEN,
+        **settings,
     }
 
 
@@ -113,16 +120,26 @@ class Stack:
 
 @contextmanager
 def stack(
-    deployment: Deployment, workers: int, name: str, *, postgres_port: int = POSTGRES_PORT, redis_port: int = REDIS_PORT
+    deployment: Deployment,
+    workers: int,
+    name: str,
+    *,
+    postgres_port: int = POSTGRES_PORT,
+    redis_port: int = REDIS_PORT,
+    settings: dict | None = None,
 ) -> Iterator[Stack]:
-    """nginx and gunicorn started as `make serve` starts them, once every worker runs; stopped on exit."""
+    """nginx and gunicorn started as `make serve` starts them, once every worker runs; stopped on exit.
+    `settings` are the service's, over those it is deployed with."""
     port = free_port()
     log = deployment.folder / f"{name}.log"
     prefix = deployment.folder / f"nginx-{name}"
     with ExitStack() as cleanup, log.open("w") as output:
         base_url, gunicorn, nginx = cleanup.enter_context(
             production_stack(
-                environment(deployment, workers, postgres_port, redis_port), port=port, prefix=prefix, output=output
+                environment(deployment, workers, postgres_port, redis_port, **(settings or {})),
+                port=port,
+                prefix=prefix,
+                output=output,
             )
         )
         running = Stack(gunicorn, nginx, port, log)

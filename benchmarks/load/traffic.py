@@ -84,18 +84,27 @@ class Run:
         return sum(answer.status == 201 for answer in self.answers)
 
 
-class Client:
-    """One user, as a browser is: one kept-alive connection to nginx, opened again when it breaks, and its
-    session cookie sent back."""
+USERS_PER_CLIENT = 32
+"""Each client thread sends the requests of this many users in turn, each from an address of its own: a
+user then sends about one request a second, within the rate limit and the hourly quota the service is
+deployed with, so that both are counted as they are in production."""
 
-    def __init__(self, port: int):
-        self.port = port
+
+class Client:
+    """One user, as a browser is: one kept-alive connection to nginx from its own loopback address (its
+    client address for the rate limit and the quota), opened again when it breaks, and its session cookie
+    sent back."""
+
+    def __init__(self, port: int, address: str):
+        self.port, self.address = port, address
         self.headers = {"Content-Type": "application/json"}
         self.connection: http.client.HTTPConnection | None = None
 
     def post(self, body: bytes, sha256: str, started: float) -> Answer:
         if self.connection is None:
-            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
+            self.connection = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=REQUEST_TIMEOUT, source_address=(self.address, 0)
+            )
         begin = time.perf_counter()
         try:
             self.connection.request("POST", "/api/predict", body, self.headers)
@@ -124,8 +133,9 @@ class Client:
 def load(
     running: Stack, requests: Requests, clients: int, seconds: float, events: Callable[[float], None] | None = None
 ) -> Run:
-    """`clients` threads sending one request after another for `seconds`; `events`, if given, runs in
-    another thread with the start time, for faults. Also measures where the CPU went meanwhile."""
+    """`clients` threads sending one request after another for `seconds`, each for USERS_PER_CLIENT users in
+    turn; `events`, if given, runs in another thread with the start time, for faults. Also measures where
+    the CPU went meanwhile."""
     run = Run()
     stack_processes = running.processes()
     before = cpu_seconds()
@@ -133,16 +143,20 @@ def load(
     deadline = started + seconds
     lock = threading.Lock()
 
-    def client() -> None:
-        user = Client(running.port)
-        while time.perf_counter() < deadline:
+    def client(index: int) -> None:
+        # Linux answers on every address of 127.0.0.0/8.
+        users = [Client(running.port, f"127.1.{index}.{number + 1}") for number in range(USERS_PER_CLIENT)]
+        for user in itertools.cycle(users):
+            if time.perf_counter() >= deadline:
+                break
             body, sha256 = requests.next()
             answer = user.post(body, sha256, started)
             with lock:
                 run.answers.append(answer)
-        user.close()
+        for user in users:
+            user.close()
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
     if events is not None:
         threads.append(threading.Thread(target=events, args=(started,)))
     # A full collection here would stop every client thread at once and add its pause to every
