@@ -252,8 +252,9 @@ def _tiff_parts(data: bytes) -> int:
             tag, _, count = struct.unpack_from(entry_format, data, start + index * size)
             if tag in (273, 324):  # StripOffsets, TileOffsets
                 parts += count
-    except struct.error:
-        return 0  # cut short: Pillow will say so
+    except (struct.error, OverflowError):
+        # Cut short, or an offset past what any file holds (more than an index can): Pillow will say so.
+        return 0
     return parts
 
 
