@@ -64,8 +64,7 @@ STEPS = {
     "the cache's lookup": lambda app: (app.extensions["cache_in_use"], "get"),
     "the cache's store": lambda app: (app.extensions["cache_in_use"], "set"),
     "the stored image's metadata stripped": lambda app: (readings, "without_metadata"),
-    "the hourly quota's count (storage.stored_since)": lambda app: (storage, "stored_since"),
-    "the insert (storage.add_prediction)": lambda app: (storage, "add_prediction"),
+    "the insert, within the hourly quota (storage.add_prediction)": lambda app: (storage, "add_prediction"),
     "the answer made ready (Flask's after-request hooks, the session)": lambda app: (app, "finalize_request"),
 }
 

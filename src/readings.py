@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from flask import Flask, current_app
@@ -149,31 +149,43 @@ def address_key(address: str | None) -> str:
     return hmac.new(key, (address or "").encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def check_quota(address: str, replaces: Prediction | None = None) -> None:
-    """Refuse to store from a client address that has stored its hour's worth. A reading stored in place
-    of another (`replaces`) takes that one's room: a drawing read again as it grows is still one entry,
-    even at the limit."""
+def hourly_quota() -> storage.Quota | None:
+    """What a client address may store in the hour up to now; None when there is no limit."""
     per_hour, bytes_per_hour = (
         current_app.config["QUOTA_PREDICTIONS_PER_HOUR"],
         current_app.config["QUOTA_BYTES_PER_HOUR"],
     )
     if not per_hour and not bytes_per_hour:
+        return None
+    return storage.Quota(per_hour, bytes_per_hour, utc_now() - timedelta(hours=1))
+
+
+def check_quota(address: str, replaces: Prediction) -> None:
+    """Refuse to store a reading in place of `replaces` from a client address that has stored its hour's
+    worth. It takes the replaced one's room: a drawing read again as it grows is still one entry, even at the
+    limit. (A new prediction is counted in the statement that stores it, `storage.add_prediction`.)"""
+    quota = hourly_quota()
+    if quota is None:
         return
-    hour_ago = utc_now() - timedelta(hours=1)
-    count, size, first = storage.stored_since(address, hour_ago)
-    if replaces is not None and replaces.client_address == address and replaces.created_at >= hour_ago:
+    count, size, first = storage.stored_since(address, quota.since)
+    if replaces.client_address == address and replaces.created_at >= quota.since:
         count, size = count - 1, size - (replaces.image_size or 0)
-    if (per_hour and count >= per_hour) or (bytes_per_hour and size >= bytes_per_hour):
-        limits = [
-            f"{per_hour:,} predictions" if per_hour else "",
-            f"{bytes_per_hour:,} bytes" if bytes_per_hour else "",
-        ]
-        raise QuotaExceeded(
-            f"This client has stored {count:,} predictions ({size:,} bytes of images) in the last hour, as much as "
-            f"it may ({' or '.join(limit for limit in limits if limit)} an hour); retry after the time given, "
-            "or read images without storing them (save: false).",
-            retry_after=max(1, int((first - hour_ago).total_seconds()) + 1),
-        )
+    if (quota.predictions and count >= quota.predictions) or (quota.bytes and size >= quota.bytes):
+        raise quota_exceeded(quota, count, size, first)
+
+
+def quota_exceeded(quota: storage.Quota, count: int, size: int, first: datetime | None) -> QuotaExceeded:
+    limits = [
+        f"{quota.predictions:,} predictions" if quota.predictions else "",
+        f"{quota.bytes:,} bytes" if quota.bytes else "",
+    ]
+    return QuotaExceeded(
+        f"This client has stored {count:,} predictions ({size:,} bytes of images) in the last hour, as much as "
+        f"it may ({' or '.join(limit for limit in limits if limit)} an hour); retry after the time given, "
+        "or read images without storing them (save: false).",
+        # No first row: the hour's rows expired since the insert was refused.
+        retry_after=max(1, int(((first or quota.since) - quota.since).total_seconds()) + 1),
+    )
 
 
 def predict(
@@ -195,7 +207,8 @@ def predict(
     model = current_model()
     if save:
         address = address_key(client_address)
-        check_quota(address, replaces)
+        if replaces is not None:
+            check_quota(address, replaces)
     sha256 = hashlib.sha256(image).hexdigest()
     key = f"reading:{model.version}:{sha256}"
     # The cache only saves time: when it is down, read the image again (/api/health reports it).
@@ -230,7 +243,11 @@ def predict(
             source=source,
         )
         if replaces is None:
-            prediction_id = storage.add_prediction(client_id=client_id, client_address=address, **columns)
+            quota = hourly_quota()
+            try:
+                prediction_id = storage.add_prediction(quota, client_id=client_id, client_address=address, **columns)
+            except storage.OverQuota:
+                raise quota_exceeded(quota, *storage.stored_since(address, quota.since)) from None
         else:
             storage.replace_prediction(replaces, **columns)
             prediction_id = replaces.public_id

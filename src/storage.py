@@ -7,13 +7,14 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, bindparam, delete, func, insert, inspect, select, text
+from sqlalchemy import BigInteger, and_, bindparam, delete, func, insert, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
 from src import database
@@ -28,6 +29,23 @@ PREPARE_RETRY_SECONDS = 2
 # The advisory lock that lets one process at a time create the tables: any number shared by every
 # process of the service, whichever host it runs on.
 SCHEMA_LOCK = 0x64696769747321
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What one client address may have stored since `since`: so many predictions, so many bytes of images
+    (0: no limit)."""
+
+    predictions: int
+    bytes: int
+    since: datetime
+
+
+NO_LIMIT = 2**62
+
+
+class OverQuota(Exception):
+    """Storing the prediction would take its client address past its quota: nothing was stored."""
 
 
 class PredictionNotFound(LookupError):
@@ -150,19 +168,47 @@ def _single_statement():
 
 
 @needs_database
-def add_prediction(**columns) -> str:
-    """Store one prediction, in one INSERT; return its public id."""
+def add_prediction(quota: Quota | None = None, **columns) -> str:
+    """Store one prediction, in one statement; return its public id. Given a `quota`, only if its client
+    address stays within it; else store nothing and raise OverQuota."""
     public_id = new_public_id()
-    row = {**columns, "public_id": public_id, "image_size": len(columns["image"])}
+    row = {**columns, "public_id": public_id, "image_size": len(columns["image"]), "created_at": utc_now()}
+    if quota is not None:
+        row.update(since=quota.since, most_predictions=quota.predictions or NO_LIMIT)
+        row.update(most_bytes=quota.bytes or NO_LIMIT)
     with _single_statement() as connection:
-        connection.execute(INSERT_PREDICTION, row)
+        if quota is None:
+            connection.execute(INSERT_PREDICTION, row)
+        elif connection.execute(INSERT_WITHIN_QUOTA, row).rowcount == 0:
+            raise OverQuota()
     return public_id
 
 
 # Built once, and run as one statement (`_single_statement`), as INSERT_PREDICTION.
 STORED_SINCE = select(
-    func.count(), func.coalesce(func.sum(Prediction.image_size), 0), func.min(Prediction.created_at)
+    func.count().label("predictions"),
+    func.coalesce(func.sum(Prediction.image_size), 0).label("bytes"),
+    func.min(Prediction.created_at).label("first"),
 ).where(Prediction.client_address == bindparam("client_address"), Prediction.created_at >= bindparam("since"))
+# The quota's count and the insert in one statement: one round trip, and no moment between them in which
+# another request from the same address could be counted as not yet stored.
+_STORED = STORED_SINCE.subquery()
+_ROW = ["public_id", "created_at", "image", "content_type", "sha256", "inputs", "number", "digits"]
+_ROW += ["model_version", "source", "client_id", "client_address", "image_size"]
+# Its rowcount, which SQLAlchemy keeps only when asked (preserve_rowcount), says whether the row was stored.
+INSERT_WITHIN_QUOTA = (
+    insert(Prediction)
+    .from_select(
+        _ROW,
+        select(*(bindparam(name, type_=Prediction.__table__.c[name].type) for name in _ROW))
+        .select_from(_STORED)
+        .where(
+            _STORED.c.predictions < bindparam("most_predictions", type_=BigInteger),
+            _STORED.c.bytes < bindparam("most_bytes", type_=BigInteger),
+        ),
+    )
+    .execution_options(preserve_rowcount=True)
+)
 
 
 @needs_database

@@ -50,6 +50,19 @@ def test_a_client_past_its_hourly_quota_of_bytes_gets_a_429_problem(make_app, se
     assert statuses == [201, 201, 429]
 
 
+def test_on_postgresql_the_quota_is_counted_as_each_prediction_is_stored(make_app, seven, postgres_settings):
+    app = make_app(QUOTA_PREDICTIONS_PER_HOUR=2, **postgres_settings)
+    bytes_app = make_app(QUOTA_BYTES_PER_HOUR=2 * len(seven), **postgres_settings)
+    client = app.test_client()
+
+    statuses = [client.post("/api/predict", json={"image": b64(seven)}).status_code for _ in range(3)]
+    by_bytes = [bytes_app.test_client().post("/api/predict", json={"image": b64(seven)}).status_code for _ in range(2)]
+
+    assert statuses == [201, 201, 429]
+    assert by_bytes == [429, 429], "the same address has stored two images of that size in the hour already"
+    assert stored_numbers(app) == ["7", "7"]
+
+
 def test_a_drawing_read_again_at_the_quota_is_stored_in_place_of_its_first_reading(make_app, seven):
     app = make_app(QUOTA_PREDICTIONS_PER_HOUR=1)
     client = app.test_client()
