@@ -190,8 +190,9 @@ STORED_SINCE = select(
     func.coalesce(func.sum(Prediction.image_size), 0).label("bytes"),
     func.min(Prediction.created_at).label("first"),
 ).where(Prediction.client_address == bindparam("client_address"), Prediction.created_at >= bindparam("since"))
-# The quota's count and the insert in one statement: one round trip, and no moment between them in which
-# another request from the same address could be counted as not yet stored.
+# The quota's count and the insert in one statement: one round trip, and another request from the same
+# address goes uncounted only if its statement runs at the same instant (each sees the rows committed before
+# it began), not while an image is read.
 _STORED = STORED_SINCE.subquery()
 _ROW = ["public_id", "created_at", "image", "content_type", "sha256", "inputs", "number", "digits"]
 _ROW += ["model_version", "source", "client_id", "client_address", "image_size"]
