@@ -175,6 +175,8 @@ def check_quota(address: str, replaces: Prediction) -> None:
 
 
 def quota_exceeded(quota: storage.Quota, count: int, size: int, first: datetime | None) -> QuotaExceeded:
+    """The refusal of a client address that has stored `count` predictions and `size` bytes since the quota's
+    start, the first of them at `first`: with when to try again."""
     limits = [
         f"{quota.predictions:,} predictions" if quota.predictions else "",
         f"{quota.bytes:,} bytes" if quota.bytes else "",

@@ -42,6 +42,7 @@ class Quota:
 
 
 NO_LIMIT = 2**62
+"""What a quota of 0 (no limit) is compared as: more than any count of rows or bytes."""
 
 
 class OverQuota(Exception):
@@ -194,8 +195,21 @@ STORED_SINCE = select(
 # address goes uncounted only if its statement runs at the same instant (each sees the rows committed before
 # it began), not while an image is read.
 _STORED = STORED_SINCE.subquery()
-_ROW = ["public_id", "created_at", "image", "content_type", "sha256", "inputs", "number", "digits"]
-_ROW += ["model_version", "source", "client_id", "client_address", "image_size"]
+_ROW = (
+    "public_id",
+    "created_at",
+    "image",
+    "content_type",
+    "sha256",
+    "inputs",
+    "number",
+    "digits",
+    "model_version",
+    "source",
+    "client_id",
+    "client_address",
+    "image_size",
+)
 # Its rowcount, which SQLAlchemy keeps only when asked (preserve_rowcount), says whether the row was stored.
 INSERT_WITHIN_QUOTA = (
     insert(Prediction)
