@@ -1,5 +1,5 @@
-"""The cache of what the engine read, by image content and model version: Flask-Caching, in Redis
-or in the process, with values kept as JSON, and a cache that is down costing only time."""
+"""The cache of what the engine read, by image content, model version and engine version: Flask-Caching, in
+Redis or in the process, with values kept as JSON, and a cache that is down costing only time."""
 
 import json
 import threading

@@ -1,6 +1,7 @@
 """Predictions, for the API: the one path from image bytes to a stored prediction, with what the engine
-read cached by image content and model version; finding, correcting and deleting stored ones, and the
-digits as a dataset. src/api reaches stored predictions only through here."""
+read cached by image content, model version and engine version (`src.ml.ENGINE_VERSION`); finding,
+correcting and deleting stored ones, and the digits as a dataset. src/api reaches stored predictions only
+through here."""
 
 import base64
 import dataclasses
@@ -21,7 +22,7 @@ from PIL import Image
 from src import storage
 from src.database import utc_now
 from src.errors import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
-from src.ml import DigitModel, recognise
+from src.ml import ENGINE_VERSION, DigitModel, recognise
 from src.stored_image import without_metadata
 from src.tables import Prediction
 
@@ -202,7 +203,7 @@ def predict(
     """Read the digits in encoded image bytes and, if asked, store the prediction: as a new one,
     or in place of the stored prediction `replaces` (a drawing read again once it has more strokes).
 
-    Identical bytes read by the same model come from the cache; a cached reading is
+    Identical bytes read by the same model and engine come from the cache; a cached reading is
     stored like a new one. Nothing is stored for an image that fails, and of one that is read, its
     pixels without the metadata it came with.
     """
@@ -212,7 +213,7 @@ def predict(
         if replaces is not None:
             check_quota(address, replaces)
     sha256 = hashlib.sha256(image).hexdigest()
-    key = f"reading:{model.version}:{sha256}"
+    key = f"reading:{model.version}:{ENGINE_VERSION}:{sha256}"
     # The cache only saves time: when it is down, read the image again (/api/health reports it).
     cache_in_use = current_app.extensions["cache_in_use"]
     reading = Reading.from_cached(cache_in_use.get(key))

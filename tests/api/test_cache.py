@@ -1,6 +1,7 @@
 """The cache in Redis (127.0.0.1:6379): shared by every process of the service, kept as JSON, and a Redis
 that goes away or hangs costs no request more than its timeout, and is logged once."""
 
+import base64
 import hashlib
 import json
 import logging
@@ -13,6 +14,7 @@ import redis
 from benchmarks.faults import Outage
 from benchmarks.uploads import b64, written
 from src.cache import CacheInUse
+from src.ml import ENGINE_VERSION
 from tests.api.conftest import REDIS_URL, stored_total
 from tests.conftest import ADMIN
 
@@ -70,13 +72,13 @@ def test_the_cache_keeps_json_and_never_runs_a_pickle_planted_in_redis(make_app,
     client = app.test_client()
     model = app.extensions["served_model"].base.version
     planted, trap = written("5"), tmp_path / "code-ran"
-    key = f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(planted).hexdigest()}"
+    key = f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{ENGINE_VERSION}:{hashlib.sha256(planted).hexdigest()}"
     redis_client = redis.Redis.from_url(REDIS_URL)
     redis_client.set(key, b"!" + pickle.dumps(PlantedCode(trap)))
 
     first = client.post("/api/predict", json={"image": b64(seven)})
     stored = redis_client.get(
-        f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(seven).hexdigest()}"
+        f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{ENGINE_VERSION}:{hashlib.sha256(seven).hexdigest()}"
     )
     answer = client.post("/api/predict", json={"image": b64(planted)})
 
@@ -84,6 +86,21 @@ def test_the_cache_keeps_json_and_never_runs_a_pickle_planted_in_redis(make_app,
     assert not trap.exists(), "the planted pickle ran"
     assert (answer.status_code, answer.json["number"], answer.json["cached"]) == (201, "5", False)
     assert first.json["cached"] is False
+
+
+def test_what_an_earlier_engine_read_with_the_same_model_is_read_again(make_app, redis_settings, seven):
+    app = make_app(**redis_settings)
+    model = app.extensions["served_model"].base.version
+    # As the engine before the cache key named the engine's version left it: this image read as a 5.
+    box = {"x": 0, "y": 0, "width": 28, "height": 28}
+    five = {"digit": 5, "confidence": 1.0, "probabilities": [0.0] * 5 + [1.0] + [0.0] * 4, "box": box}
+    earlier = {"number": "5", "digits": [five], "inputs": base64.b64encode(bytes(28 * 28)).decode(), "marks": 0}
+    key = f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{hashlib.sha256(seven).hexdigest()}"
+    redis.Redis.from_url(REDIS_URL).set(key, json.dumps(earlier))
+
+    answer = app.test_client().post("/api/predict", json={"image": b64(seven)})
+
+    assert (answer.json["number"], answer.json["cached"]) == ("7", False)
 
 
 def test_a_hanging_redis_costs_a_request_its_timeout_once_per_retry_period(make_app, redis_settings, monkeypatch):
