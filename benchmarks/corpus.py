@@ -109,6 +109,12 @@ def many_blocks_gif(count: int = 4_000_000) -> bytes:
     return gif[:end_of_header] + b"\x21\xfe" + b"\x01a" * count + b"\x00" + gif[end_of_header:]
 
 
+def bigtiff_far_directory(byte_order: str = "big") -> bytes:
+    """A BigTIFF header whose first directory lies at 2**63, more than an index into any bytes can hold."""
+    mark = b"MM\0+\0\x08\0\0" if byte_order == "big" else b"II+\0\x08\0\0\0"
+    return mark + (2**63).to_bytes(8, byte_order)
+
+
 def many_strips_tiff(count: int = 1_000_000) -> bytes:
     """An uncompressed greyscale TIFF one pixel wide with one strip per row, `count` rows."""
     pixels = bytes([255]) * count
