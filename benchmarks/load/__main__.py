@@ -30,10 +30,18 @@ SCENARIOS = {
 }
 
 
+def client_count(text: str) -> int:
+    """Each client's users have the addresses 127.1.<client>.<user>: at most 256 clients."""
+    count = int(text)
+    if not 1 <= count <= 256:
+        raise argparse.ArgumentTypeError(f"from 1 to 256, not {count}")
+    return count
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=DOCUMENTATION.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60, help="length of each run (default 60)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--clients", type=client_count, default=8, help="concurrent clients, 1 to 256 (default 8)")
     parser.add_argument("--scenario", choices=["all", *SCENARIOS], default="all")
     parser.add_argument(
         "--outage", type=float, default=10, help="seconds PostgreSQL or Redis stays unreachable (default 10)"
