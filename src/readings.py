@@ -191,6 +191,11 @@ def quota_exceeded(quota: storage.Quota, count: int, size: int, first: datetime 
     )
 
 
+def cache_key(model_version: str, sha256: str) -> str:
+    """Where what this engine read with that model in the image of that SHA-256 is cached."""
+    return f"reading:{model_version}:{ENGINE_VERSION}:{sha256}"
+
+
 def predict(
     image: bytes,
     *,
@@ -213,7 +218,7 @@ def predict(
         if replaces is not None:
             check_quota(address, replaces)
     sha256 = hashlib.sha256(image).hexdigest()
-    key = f"reading:{model.version}:{ENGINE_VERSION}:{sha256}"
+    key = cache_key(model.version, sha256)
     # The cache only saves time: when it is down, read the image again (/api/health reports it).
     cache_in_use = current_app.extensions["cache_in_use"]
     reading = Reading.from_cached(cache_in_use.get(key))

@@ -14,7 +14,7 @@ import redis
 from benchmarks.faults import Outage
 from benchmarks.uploads import b64, written
 from src.cache import CacheInUse
-from src.ml import ENGINE_VERSION
+from src.readings import cache_key
 from tests.api.conftest import REDIS_URL, stored_total
 from tests.conftest import ADMIN
 
@@ -72,13 +72,13 @@ def test_the_cache_keeps_json_and_never_runs_a_pickle_planted_in_redis(make_app,
     client = app.test_client()
     model = app.extensions["served_model"].base.version
     planted, trap = written("5"), tmp_path / "code-ran"
-    key = f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{ENGINE_VERSION}:{hashlib.sha256(planted).hexdigest()}"
+    key = f"{redis_settings['CACHE_KEY_PREFIX']}{cache_key(model, hashlib.sha256(planted).hexdigest())}"
     redis_client = redis.Redis.from_url(REDIS_URL)
     redis_client.set(key, b"!" + pickle.dumps(PlantedCode(trap)))
 
     first = client.post("/api/predict", json={"image": b64(seven)})
     stored = redis_client.get(
-        f"{redis_settings['CACHE_KEY_PREFIX']}reading:{model}:{ENGINE_VERSION}:{hashlib.sha256(seven).hexdigest()}"
+        f"{redis_settings['CACHE_KEY_PREFIX']}{cache_key(model, hashlib.sha256(seven).hexdigest())}"
     )
     answer = client.post("/api/predict", json={"image": b64(planted)})
 
