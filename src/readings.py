@@ -171,7 +171,7 @@ def check_quota(address: str, replaces: Prediction) -> None:
     count, size, first = storage.stored_since(address, quota.since)
     if replaces.client_address == address and replaces.created_at >= quota.since:
         count, size = count - 1, size - (replaces.image_size or 0)
-    if (quota.predictions and count >= quota.predictions) or (quota.bytes and size >= quota.bytes):
+    if quota.reached(count, size):
         raise quota_exceeded(quota, count, size, first)
 
 

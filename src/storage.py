@@ -40,6 +40,19 @@ class Quota:
     bytes: int
     since: datetime
 
+    @property
+    def most_predictions(self) -> int:
+        return self.predictions or NO_LIMIT
+
+    @property
+    def most_bytes(self) -> int:
+        return self.bytes or NO_LIMIT
+
+    def reached(self, count: int, size: int) -> bool:
+        """Whether `count` predictions of `size` bytes in all leave no room for another (as INSERT_WITHIN_QUOTA
+        asks it)."""
+        return count >= self.most_predictions or size >= self.most_bytes
+
 
 NO_LIMIT = 2**62
 """What a quota of 0 (no limit) is compared as: more than any count of rows or bytes."""
@@ -175,8 +188,7 @@ def add_prediction(quota: Quota | None = None, **columns) -> str:
     public_id = new_public_id()
     row = {**columns, "public_id": public_id, "image_size": len(columns["image"]), "created_at": utc_now()}
     if quota is not None:
-        row.update(since=quota.since, most_predictions=quota.predictions or NO_LIMIT)
-        row.update(most_bytes=quota.bytes or NO_LIMIT)
+        row.update(since=quota.since, most_predictions=quota.most_predictions, most_bytes=quota.most_bytes)
     with _single_statement() as connection:
         if quota is None:
             connection.execute(INSERT_PREDICTION, row)
