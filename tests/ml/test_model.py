@@ -60,9 +60,12 @@ def test_a_mark_read_unsurely_is_read_again_turned_and_its_readings_averaged(mod
         model.predict_proba(np.stack([turned(digit, degrees) for digit in digits[hesitant]])) for degrees in TURNS
     ]
     mean = np.mean(views, axis=0)
-    assert np.allclose(steadied.one_digit[hesitant], mean[:, :10].sum(axis=1), atol=1e-9)
-    assert np.allclose(steadied.digits[hesitant], mean[:, :10] / mean[:, :10].sum(axis=1, keepdims=True), atol=1e-9)
-    assert np.allclose(steadied.not_a_digit[hesitant], mean[:, 10], atol=1e-9)
+    # The views are read here a turn at a time, there all in one batch: the float32 kernel's rounding
+    # depends on the batch on some processors (OpenBLAS on AMD: up to about 5e-5), where a view left out
+    # of the mean moves it by more than 4e-3.
+    assert np.allclose(steadied.one_digit[hesitant], mean[:, :10].sum(axis=1), atol=1e-3)
+    assert np.allclose(steadied.digits[hesitant], mean[:, :10] / mean[:, :10].sum(axis=1, keepdims=True), atol=1e-3)
+    assert np.allclose(steadied.not_a_digit[hesitant], mean[:, 10], atol=1e-3)
     assert not np.allclose(steadied.digits[hesitant], plain.digits[hesitant], atol=1e-3)
 
 
