@@ -115,6 +115,26 @@ def bigtiff_far_directory(byte_order: str = "big") -> bytes:
     return mark + (2**63).to_bytes(8, byte_order)
 
 
+def tiff_with_strip_offsets_typed(field_type: int) -> bytes:
+    """An 8x8 white greyscale TIFF whose one strip's offset is given as a value of that TIFF field type
+    (2 text, 5 a fraction, 11 a float, 16 a 64-bit integer...) where the format asks for a 16 or 32-bit one."""
+    side = 8
+    pixels = bytes([255]) * side * side
+    tags = [
+        (256, 3, 1, side),
+        (257, 3, 1, side),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, field_type, 1, 8),
+        (277, 3, 1, 1),
+        (278, 3, 1, side),
+        (279, 4, 1, len(pixels)),
+    ]
+    directory = struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", *tag) for tag in tags) + bytes(4)
+    return b"II*\0" + struct.pack("<I", 8 + len(pixels)) + pixels + directory
+
+
 def many_strips_tiff(count: int = 1_000_000) -> bytes:
     """An uncompressed greyscale TIFF one pixel wide with one strip per row, `count` rows."""
     pixels = bytes([255]) * count

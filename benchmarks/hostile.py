@@ -67,6 +67,7 @@ def images() -> list[tuple[str, bytes]]:
         ("GIF comment of 4,000,000 sub-blocks (8 MB)", corpus.many_blocks_gif()),
         ("TIFF of 1,000,000 strips (9 MB)", corpus.many_strips_tiff()),
         ("BigTIFF whose directory lies at 2**63", corpus.bigtiff_far_directory()),
+        ("TIFF whose strip offset is a float", corpus.tiff_with_strip_offsets_typed(11)),
         ("PNG padded to 9 MB", corpus.padded_png(corpus.large_image("PNG", "L", size=(280, 280)), 9_000_000)),
         ("photo with GPS, camera and a comment", corpus.photo_with_location()),
     ]

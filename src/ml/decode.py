@@ -48,8 +48,20 @@ AVERAGED_AS_THEY_ARE = ("L", "RGB", "RGBX", "CMYK", "YCbCr", "LAB", "I", "F")
 END_OF_SCAN = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
 START_OF_FRAME = {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0)}
 START_OF_SCAN, END_OF_IMAGE = 0xDA, 0xD9
-# What Pillow and its decoders raise for data they cannot read.
-DECODING_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, ZeroDivisionError)
+# What Pillow and its decoders raise for data they cannot read: a TIFF's strip offsets typed as text,
+# fractions or floats reach its seek as TypeError, typed as 64-bit in a classic TIFF as OverflowError.
+DECODING_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    ZeroDivisionError,
+    TypeError,
+    OverflowError,
+)
 # EXIF orientation -> the transposition that turns the image upright (as ImageOps.exif_transpose does).
 UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,

@@ -210,6 +210,14 @@ def test_a_bigtiff_whose_first_directory_lies_past_any_file_is_refused_as_not_an
         decode_image(corpus.bigtiff_far_directory(byte_order))
 
 
+@pytest.mark.parametrize("field_type", [2, 5, 7, 10, 11, 12, 16])
+def test_a_tiff_whose_strip_offset_is_not_a_16_or_32_bit_integer_is_refused_as_corrupt(field_type):
+    # Text, fractions, bytes and floats reached Pillow's seek as a TypeError, a 64-bit integer as an
+    # OverflowError: both were a 500 (a mutation fuzzer found them).
+    with pytest.raises(NotAnImage, match="truncated or corrupt"):
+        decode_image(corpus.tiff_with_strip_offsets_typed(field_type))
+
+
 def test_a_jpeg_cut_short_in_its_scans_is_refused_as_corrupt():
     data = large_image("JPEG", "RGB", size=(800, 600), progressive=True)
 
