@@ -13,6 +13,8 @@ import zlib
 
 from PIL import Image, ImageOps
 
+from src.ml.decode import UPRIGHT
+
 ORIENTATION = 0x0112
 # JPEG: the application segments that say how to draw (JFIF's density, Adobe's colour transform) are kept;
 # the others (EXIF, XMP, ICC, IPTC, makers' notes) and comments are not.
@@ -28,19 +30,28 @@ GIF_GRAPHIC_CONTROL, GIF_IMAGE, GIF_EXTENSION, GIF_TRAILER = 0xF9, 0x2C, 0x21, 0
 def without_metadata(data: bytes) -> tuple[bytes, str]:
     """The image to store for uploaded `data` (an image the engine has read), and its content type."""
     with Image.open(io.BytesIO(data)) as image:
-        animated = getattr(image, "is_animated", False)
+        # PNG and WebP say in their header whether more frames follow; a GIF would be read up to its second
+        # frame, which a file cut short after its first (that the engine read) does not have.
+        animated = image.format in ("PNG", "WEBP") and image.is_animated
         if image.format in ("JPEG", "MPO"):  # MPO: a JPEG with more pictures after its end, left out
-            return _jpeg(data, image.getexif().get(ORIENTATION, 1)), "image/jpeg"
+            return _jpeg(data, _orientation(image.getexif())), "image/jpeg"
         if image.format == "PNG" and not animated:
             return _png(data), "image/png"
         if image.format == "WEBP" and not animated:
-            return _webp(data, image.getexif().get(ORIENTATION, 1)), "image/webp"
+            return _webp(data, _orientation(image.getexif())), "image/webp"
         if image.format == "GIF":
             return _gif(data), "image/gif"
         if image.format == "BMP":
             (declared,) = struct.unpack_from("<I", data, 2)
             return data[: declared or len(data)], "image/bmp"
         return _reencoded(image), "image/png"
+
+
+def _orientation(exif: Image.Exif) -> int:
+    """The orientation the engine turned the image by (src.ml.decode.UPRIGHT); 1 for any other value, of
+    whatever type or size a crafted file gives it."""
+    orientation = exif.get(ORIENTATION, 1)
+    return int(orientation) if orientation in UPRIGHT else 1
 
 
 def _exif_orientation(orientation: int) -> bytes:
@@ -106,7 +117,7 @@ def _png(data: bytes) -> bytes:
         if kind == b"eXIf" and not orientation_written:
             exif = Image.Exif()
             exif.load(data[position + 8 : position + 8 + length])
-            orientation = exif.get(ORIENTATION, 1)
+            orientation = _orientation(exif)
             if orientation != 1:
                 out += _png_chunk(b"eXIf", _exif_orientation(orientation)[6:])
             orientation_written = True

@@ -1,6 +1,7 @@
 """What is stored of an upload: its pixels and orientation, none of its metadata."""
 
 import io
+import struct
 
 import numpy as np
 import pytest
@@ -88,3 +89,46 @@ def test_a_photos_orientation_is_all_that_is_kept_of_its_exif(client):
 
     assert dict(kept.getexif()) == {0x0112: 6}
     assert prediction["number"] == "7"
+
+
+def test_a_gif_cut_short_after_its_first_frame_is_stored_as_that_frame(client):
+    # A download of an animated GIF that stopped during its second frame: the engine reads the first, and
+    # asking Pillow whether the file is animated read on into the missing frame (a 500).
+    first = canvas().convert("P")
+    whole = encoded(first, "GIF", save_all=True, append_images=[canvas("1").convert("P")])
+    cut = whole[: whole.rindex(b"\x21\xf9") + 10]  # 10 bytes into the second frame's graphic control
+
+    response = client.post("/api/predict", data=cut, content_type="image/gif")
+
+    assert response.status_code == 201
+    assert response.json["number"] == "7"
+    stored = client.get(f"/api/predictions/{response.json['id']}/image")
+    assert stored.mimetype == "image/gif"
+    assert np.array_equal(decode_image(stored.data), decode_image(cut))
+
+
+def exif_orientation_of_type(field_type: int, value: bytes) -> bytes:
+    """Big-endian EXIF whose one tag is the orientation, of that TIFF field type (SHORT is the standard's)."""
+    entry = struct.pack(">HHI", 0x0112, field_type, 1) + value.ljust(4, b"\0")
+    return b"Exif\0\0MM\0*" + struct.pack(">IH", 8, 1) + entry + bytes(4)
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "WEBP"])
+@pytest.mark.parametrize(
+    "field_type, value",
+    [(4, struct.pack(">I", 70_000)), (9, struct.pack(">i", -1)), (2, b"6\0"), (11, struct.pack(">f", 7.5))],
+    ids=["too large for EXIF", "negative", "text", "a float"],
+)
+def test_a_photo_whose_orientation_is_none_of_exifs_eight_is_stored_upright_as_sent(
+    client, image_format, field_type, value
+):
+    # Written back as EXIF's 16-bit orientation, such a value was a 500 after the engine had read the photo.
+    photo = encoded(canvas(), image_format, exif=exif_orientation_of_type(field_type, value))
+
+    response = client.post("/api/predict", data={"image": (io.BytesIO(photo), "photo")})
+
+    assert response.status_code == 201
+    assert response.json["number"] == "7"
+    stored = client.get(f"/api/predictions/{response.json['id']}/image").data
+    assert Image.open(io.BytesIO(stored)).getexif().get(0x0112, 1) == 1
+    assert np.array_equal(decode_image(stored), decode_image(photo))
