@@ -38,8 +38,15 @@ def encoded(image: Image.Image, image_format: str) -> bytes:
     return data.getvalue()
 
 
-# A small digit in every format the decoder reads, for mutations to start from.
-SEEDS = [encoded(Image.open(io.BytesIO(written("7", size=(56, 56)))).convert("RGB"), name) for name in FORMATS]
+def _seeds() -> list[bytes]:
+    seven = Image.open(io.BytesIO(written("7", size=(56, 56)))).convert("RGB")
+    animated = io.BytesIO()
+    seven.save(animated, format="GIF", save_all=True, append_images=[seven.rotate(90)])
+    return [encoded(seven, name) for name in FORMATS] + [animated.getvalue()]
+
+
+SEEDS = _seeds()
+"""A small digit in every format the decoder reads, and as the first of two frames, for mutations to start from."""
 
 
 @st.composite
