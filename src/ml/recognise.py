@@ -60,6 +60,8 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     if ink is None:
         return Recognition(digits=[], marks=0)
     blobs = find_digits(without_rules(ink))
+    if not blobs:  # its ink was all rules: an empty page of a notebook
+        return Recognition(digits=[], marks=0)
     if len(blobs) > MAX_MARKS:
         return Recognition(digits=[], marks=len(blobs))
     images, readings = _read(blobs, model, unsure=UNSURE)

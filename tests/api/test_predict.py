@@ -250,6 +250,15 @@ def test_the_cache_is_kept_per_model_version(app, client, seven, monkeypatch):
 
 SEVEN = written("7")
 PNG_START = SEVEN[: len(SEVEN) // 2]
+
+
+def empty_lined_page() -> bytes:
+    """A page of a notebook photographed before anything was written on it: grey rules on white."""
+    page = np.full((300, 400), 235, np.uint8)
+    page[15::30] = page[16::30] = 130
+    return encoded(Image.fromarray(page), "PNG")
+
+
 BAD_REQUESTS = [
     ("malformed JSON", dict(data="{", content_type="application/json"), 400, "not valid JSON"),
     ("JSON that is not an object", dict(json=["image"]), 400, "is not of type 'object'"),
@@ -300,6 +309,7 @@ BAD_REQUESTS = [
     ("a truncated PNG", dict(data=PNG_START, content_type="image/png"), 415, "truncated or corrupt"),
     ("an SVG", dict(data=b"<svg xmlns='http://www.w3.org/2000/svg'/>", content_type="image/svg+xml"), 415, "not a PNG"),
     ("a blank canvas", dict(json={"image": b64(written(""))}), 422, "the image looks blank"),
+    ("an empty lined page", dict(data=empty_lined_page(), content_type="image/png"), 422, "the image looks blank"),
     ("a word", dict(json={"image": b64(written("hey", size=(560, 280)))}), 422, "holds no recognisable digit"),
 ]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.variants import compose, dark_on_light, encode
-from src.ml import decode_image
+from src.ml import decode_image, recognise
 from src.ml.ink import _histogram, as_scanned, find_ink, without_rules
 from src.ml.segment import find_digits
 
@@ -102,6 +102,16 @@ def test_the_rules_of_lined_and_squared_paper_are_taken_away_and_the_digit_kept(
     digit = found[0].box
     assert abs(digit.x - box.x) <= 6 and abs(digit.y - box.y) <= 6
     assert abs(digit.width - box.width) <= 12 and abs(digit.height - box.height) <= 12
+
+
+@pytest.mark.parametrize("squared", [False, True], ids=["lined", "squared"])
+def test_an_empty_page_of_a_notebook_is_read_as_blank(model, squared):
+    # Its only ink is the rules, taken away: nothing was left to read, and reading nothing was a 500.
+    page = ruled(np.zeros((300, 400), np.float32), spacing=30, squared=squared)
+
+    reading = recognise(encode(page), model)
+
+    assert reading.digits == [] and reading.marks == 0
 
 
 def test_a_stroke_as_wide_as_the_image_is_writing_not_a_rule():
