@@ -262,6 +262,39 @@ def photo_with_location(size: tuple[int, int] = (640, 480)) -> bytes:
     return encoded(Image.fromarray(grey).convert("RGB"), "JPEG", exif=exif, comment=b"Holiday, rue de Rivoli")
 
 
+def exif_orientation_of_type(field_type: int, value: bytes) -> bytes:
+    """Big-endian EXIF whose one tag is the orientation, of that TIFF field type (the standard's is 3, a 16-bit
+    integer from 1 to 8): 4 and 9 for 32-bit integers, 2 for text, 11 for a float, `value` its bytes."""
+    entry = struct.pack(">HHI", 0x0112, field_type, 1) + value.ljust(4, b"\0")
+    return b"Exif\0\0MM\0*" + struct.pack(">IH", 8, 1) + entry + bytes(4)
+
+
+def photo_with_odd_orientation(
+    image_format: str = "JPEG", field_type: int = 4, value: bytes = b"\0\1\x11\x70"
+) -> bytes:
+    """A digit whose EXIF orientation is none of the eight: by default 70,000, more than EXIF's 16 bits hold."""
+    grey = np.full((300, 400), 250, np.uint8)
+    grey[_strokes(400, 300)] = 20
+    return encoded(Image.fromarray(grey).convert("RGB"), image_format, exif=exif_orientation_of_type(field_type, value))
+
+
+def gif_cut_in_its_second_frame() -> bytes:
+    """An animated GIF of a digit cut off 10 bytes into its second frame, as a download stopped short."""
+    grey = np.full((300, 400), 250, np.uint8)
+    grey[_strokes(400, 300)] = 20
+    first = Image.fromarray(grey).convert("P")
+    whole = encoded(first, "GIF", save_all=True, append_images=[first.rotate(90)])
+    return whole[: whole.rindex(b"\x21\xf9") + 10]  # the second frame's graphic control extension
+
+
+def empty_lined_page(size: tuple[int, int] = (400, 300), spacing: int = 30) -> bytes:
+    """A page of a notebook photographed before anything was written on it: grey rules on white."""
+    width, height = size
+    page = np.full((height, width), 235, np.uint8)
+    page[spacing // 2 :: spacing] = page[spacing // 2 + 1 :: spacing] = 130
+    return encoded(Image.fromarray(page), "PNG")
+
+
 def padded_png(image: bytes, total_size: int) -> bytes:
     """`image` (a PNG) made `total_size` bytes long by a private chunk of padding before its end."""
     padding = total_size - len(image) - 12

@@ -68,6 +68,9 @@ def images() -> list[tuple[str, bytes]]:
         ("TIFF of 1,000,000 strips (9 MB)", corpus.many_strips_tiff()),
         ("BigTIFF whose directory lies at 2**63", corpus.bigtiff_far_directory()),
         ("TIFF whose strip offset is a float", corpus.tiff_with_strip_offsets_typed(11)),
+        ("animated GIF cut in its second frame", corpus.gif_cut_in_its_second_frame()),
+        ("JPEG whose EXIF orientation is 70,000", corpus.photo_with_odd_orientation()),
+        ("empty lined page", corpus.empty_lined_page()),
         ("PNG padded to 9 MB", corpus.padded_png(corpus.large_image("PNG", "L", size=(280, 280)), 9_000_000)),
         ("photo with GPS, camera and a comment", corpus.photo_with_location()),
     ]

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from benchmarks.corpus import empty_lined_page
 from benchmarks.uploads import b64, encoded, written
 from src import readings
 from src.database import db
@@ -250,13 +251,6 @@ def test_the_cache_is_kept_per_model_version(app, client, seven, monkeypatch):
 
 SEVEN = written("7")
 PNG_START = SEVEN[: len(SEVEN) // 2]
-
-
-def empty_lined_page() -> bytes:
-    """A page of a notebook photographed before anything was written on it: grey rules on white."""
-    page = np.full((300, 400), 235, np.uint8)
-    page[15::30] = page[16::30] = 130
-    return encoded(Image.fromarray(page), "PNG")
 
 
 BAD_REQUESTS = [

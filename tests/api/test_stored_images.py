@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from benchmarks.corpus import encoded, la_tiff, lab_tiff, photo_with_location
+from benchmarks.corpus import (
+    encoded,
+    gif_cut_in_its_second_frame,
+    la_tiff,
+    lab_tiff,
+    photo_with_location,
+    photo_with_odd_orientation,
+)
 from benchmarks.uploads import written
 from src.ml import decode_image
 
@@ -92,25 +99,17 @@ def test_a_photos_orientation_is_all_that_is_kept_of_its_exif(client):
 
 
 def test_a_gif_cut_short_after_its_first_frame_is_stored_as_that_frame(client):
-    # A download of an animated GIF that stopped during its second frame: the engine reads the first, and
-    # asking Pillow whether the file is animated read on into the missing frame (a 500).
-    first = canvas().convert("P")
-    whole = encoded(first, "GIF", save_all=True, append_images=[canvas("1").convert("P")])
-    cut = whole[: whole.rindex(b"\x21\xf9") + 10]  # 10 bytes into the second frame's graphic control
+    # A download of an animated GIF that stopped in its second frame: the engine reads the first, and asking
+    # Pillow whether the file is animated read on into the missing frame (a 500).
+    cut = gif_cut_in_its_second_frame()
 
     response = client.post("/api/predict", data=cut, content_type="image/gif")
 
     assert response.status_code == 201
-    assert response.json["number"] == "7"
+    assert response.json["number"] == "111"
     stored = client.get(f"/api/predictions/{response.json['id']}/image")
     assert stored.mimetype == "image/gif"
     assert np.array_equal(decode_image(stored.data), decode_image(cut))
-
-
-def exif_orientation_of_type(field_type: int, value: bytes) -> bytes:
-    """Big-endian EXIF whose one tag is the orientation, of that TIFF field type (SHORT is the standard's)."""
-    entry = struct.pack(">HHI", 0x0112, field_type, 1) + value.ljust(4, b"\0")
-    return b"Exif\0\0MM\0*" + struct.pack(">IH", 8, 1) + entry + bytes(4)
 
 
 @pytest.mark.parametrize("image_format", ["JPEG", "WEBP"])
@@ -123,12 +122,12 @@ def test_a_photo_whose_orientation_is_none_of_exifs_eight_is_stored_upright_as_s
     client, image_format, field_type, value
 ):
     # Written back as EXIF's 16-bit orientation, such a value was a 500 after the engine had read the photo.
-    photo = encoded(canvas(), image_format, exif=exif_orientation_of_type(field_type, value))
+    photo = photo_with_odd_orientation(image_format, field_type, value)
 
     response = client.post("/api/predict", data={"image": (io.BytesIO(photo), "photo")})
 
     assert response.status_code == 201
-    assert response.json["number"] == "7"
+    assert response.json["number"] == "111"
     stored = client.get(f"/api/predictions/{response.json['id']}/image").data
     assert Image.open(io.BytesIO(stored)).getexif().get(0x0112, 1) == 1
     assert np.array_equal(decode_image(stored), decode_image(photo))
