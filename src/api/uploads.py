@@ -1,5 +1,5 @@
 """The image a client sends to POST /api/predict: JSON with base64 or a data URL, multipart
-form data, or a raw body with an image content type; and its options (`save`, `source`), which
+form data, or a raw body of an image or octet-stream content type; and its options (`save`, `source`), which
 each way takes as query parameters, JSON and forms also as fields of their own."""
 
 import base64
@@ -103,9 +103,11 @@ def read_upload() -> Upload:
         return _from_json()
     if request.mimetype == "multipart/form-data":
         return _from_form()
-    if request.mimetype.startswith("image/"):
+    # Bytes of unnamed type are what many HTTP clients send a file as; the decoder tells the format by its content.
+    if request.mimetype.startswith("image/") or request.mimetype == "application/octet-stream":
         return _from_raw_body()
     raise UnsupportedMediaType(
         f'Send the image as JSON ({{"image": "<base64>"}}), as multipart form data with a file field \'image\', '
-        f"or as a raw body with an image/* content type, not {request.mimetype or 'a body without a content type'}."
+        "or as a raw body with an image/* or application/octet-stream content type, not "
+        f"{request.mimetype or 'a body without a content type'}."
     )

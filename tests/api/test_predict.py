@@ -125,6 +125,17 @@ def test_predict_accepts_a_raw_image_body(app, client, seven):
     assert stored(app, from_canvas.json["id"])["source"] == "canvas"
 
 
+def test_bytes_of_unnamed_type_are_read_as_a_raw_image_body(app, client):
+    # What many HTTP clients send a file as when told nothing of its type; the bytes say it is a JPEG.
+    response = client.post(
+        "/api/predict", data=written("5", image_format="JPEG"), content_type="application/octet-stream"
+    )
+
+    assert response.status_code == 201
+    assert response.json["number"] == "5"
+    assert stored(app, response.json["id"])["content_type"] == "image/jpeg"
+
+
 def test_a_canvas_with_a_transparent_background_is_read(client):
     response = client.post("/api/predict", json={"image": b64(written("3", transparent=True)), "source": "canvas"})
 
