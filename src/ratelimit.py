@@ -1,14 +1,24 @@
 """Per-client rate limits with Flask-Limiter: every request but static files and the health check
 counts against its client address's limit (RATELIMIT_DEFAULT), kept in a store that every process
-of the service shares (Redis in production). Off unless RATELIMIT_ENABLED; src/wsgi.py turns it on."""
+of the service shares (Redis in production), and an image the engine had to cut apart counts as more
+requests, as many as its reading cost. Off unless RATELIMIT_ENABLED; src/wsgi.py turns it on."""
 
+import logging
 import time
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from src.config import redis_options
+
+PIECES_PER_REQUEST = 100
+"""An image whose blobs the engine cut apart counts as one more request for each this many pieces it read
+(`Recognition.pieces_read`). A canvas reads one digit, a number written with its digits touching 100 to
+500 pieces, and the most an image may cost is 1,000, some 300 canvases' CPU: counted as one request, 300 of
+those a minute from one address would keep five cores busy; counted so, less than one."""
+
+log = logging.getLogger(__name__)
 
 
 def is_health_check() -> bool:
@@ -33,4 +43,18 @@ def init_app(app: Flask) -> None:
         if response.status_code == 429 and limiter.current_limit is not None:
             # As Flask-Limiter computes it: its reset_at is already rounded up to the next second.
             response.headers["Retry-After"] = str(int(limiter.current_limit.reset_at - time.time()))
+        return response
+
+    @app.after_request
+    def count_the_cost(response: Response) -> Response:
+        """Count a request whose image was cut apart as more requests, against each limit it counted against.
+        Only such requests pay for the second call to the limits' store; the answer is given whatever it says."""
+        extra = g.get("pieces_read", 0) // PIECES_PER_REQUEST
+        if not extra:
+            return response
+        for counted in limiter.current_limits:
+            try:
+                counted.limiter.hit(counted.limit, *counted.request_args, cost=extra)
+            except Exception as error:  # the store's own errors (Redis down or hanging): the answer stands
+                log.warning("The rate limit could not count a costly reading: %s", error)
         return response

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_sqlalchemy.pagination import Pagination
 from PIL import Image
 
@@ -128,6 +128,8 @@ def model_load_error() -> str | None:
 
 def read_image(image: bytes, model: DigitModel) -> Reading:
     recognition = recognise(image, model, max_pixels=current_app.config["MAX_PIXELS"])
+    # What reading it cost, for the rate limit to count (src/ratelimit.py); a cached reading costs nothing.
+    g.pieces_read = recognition.pieces_read
     return Reading(
         number=recognition.number,
         digits=[

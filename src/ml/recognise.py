@@ -83,9 +83,10 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
             digits.append(_digit(blob, images[i], p))
     tallest = max(b.box.height for b in blobs)
     characters = sum(m.box.height >= CHARACTER * tallest for m in marks)
+    pieces_read = MAX_PIECES - budget.left
     if characters > WRITING * (characters + len(digits)):
-        return Recognition(digits=[], marks=len(marks) + len(digits))
-    return Recognition(digits=digits, marks=len(marks))
+        return Recognition(digits=[], marks=len(marks) + len(digits), pieces_read=pieces_read)
+    return Recognition(digits=digits, marks=len(marks), pieces_read=pieces_read)
 
 
 def _read(pieces: list[DigitInk], model: DigitModel, unsure: float | None = None) -> tuple[np.ndarray, Readings]:

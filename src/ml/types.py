@@ -34,6 +34,9 @@ class Recognition:
     marks: int
     """Marks of ink that were read as no digit and left out: letters, scribbles, a picture's shapes.
     With no digits, none means a blank image; some mean an image of something other than digits."""
+    pieces_read: int = 0
+    """Pieces of blobs the model read while cutting them apart: what reading the image cost beyond its blobs,
+    each piece about half the CPU of a whole canvas, and up to `recognise.MAX_PIECES` of them."""
 
     @property
     def number(self) -> str:

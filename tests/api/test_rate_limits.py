@@ -7,6 +7,8 @@ import logging
 import pytest
 
 from benchmarks.faults import Outage
+from benchmarks.uploads import written
+from benchmarks.world import touching_drawn_cases
 from src import create_app
 from tests.conftest import model_path
 
@@ -49,6 +51,22 @@ def test_a_client_over_its_limit_gets_a_429_problem_with_retry_after_from_any_pr
     )
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert other_client.status_code == 200
+
+
+def test_an_image_the_engine_cut_apart_counts_as_the_requests_its_reading_cost(make_app, redis_settings):
+    # Four digits drawn touching: read in some 500 pieces, a fifth of a second or more of CPU, where a canvas
+    # reads one. Counted as one request, 300 such images a minute would keep five cores busy.
+    (touching,) = [case for case in touching_drawn_cases(count=8, seed=3) if case.number == "0044"]
+    client = make_app(**redis_settings, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="6 per minute").test_client()
+
+    def send(image: bytes):
+        return client.post("/api/predict?save=false", data=image, content_type="image/png")
+
+    read, cached, canvas = send(touching.data), send(touching.data), send(written("7"))
+
+    assert read.json["number"] == "0044"  # 1 request and 4 for its 493 pieces: 5 of 6
+    assert cached.status_code == 200 and cached.json["cached"]  # read from the cache, it costs 1: 6 of 6
+    assert canvas.status_code == 429
 
 
 def test_the_health_check_is_never_limited(make_app, redis_settings):

@@ -224,6 +224,7 @@ def test_the_pieces_read_while_cutting_one_image_are_bounded(model, mnist_test, 
 
     cutting = sum(pieces_read()[1:])
     assert 30 < cutting <= MAX_PIECES
+    assert recognise(data, model).pieces_read == cutting  # what the rate limit counts it as (src/ratelimit.py)
     budget = cutting // 3
     monkeypatch.setattr(importlib.import_module("src.ml.recognise"), "MAX_PIECES", budget)
     assert sum(pieces_read()[1:]) <= budget
