@@ -246,11 +246,15 @@ def la_tiff(size: tuple[int, int] = (120, 80)) -> bytes:
     return data.replace(unassociated, struct.pack("<HHII", 338, 3, 1, 1))
 
 
-def photo_with_location(size: tuple[int, int] = (640, 480)) -> bytes:
-    """A JPEG with a digit and the EXIF a phone writes: camera, date and GPS position."""
-    width, height = size
+def _photographed_strokes(width: int, height: int) -> Image.Image:
+    """Dark strokes on off-white paper, as a phone photographs them, in grey."""
     grey = np.full((height, width), 250, np.uint8)
     grey[_strokes(width, height)] = 20
+    return Image.fromarray(grey)
+
+
+def photo_with_location(size: tuple[int, int] = (640, 480)) -> bytes:
+    """A JPEG with a digit and the EXIF a phone writes: camera, date and GPS position."""
     exif = Image.Exif()
     exif[0x010F] = "PhoneMaker"  # Make
     exif[0x0110] = "Phone 12"  # Model
@@ -259,7 +263,7 @@ def photo_with_location(size: tuple[int, int] = (640, 480)) -> bytes:
     gps = exif.get_ifd(0x8825)
     gps[1], gps[2] = "N", (48.0, 51.0, 29.0)
     gps[3], gps[4] = "E", (2.0, 17.0, 40.0)
-    return encoded(Image.fromarray(grey).convert("RGB"), "JPEG", exif=exif, comment=b"Holiday, rue de Rivoli")
+    return encoded(_photographed_strokes(*size).convert("RGB"), "JPEG", exif=exif, comment=b"Holiday, rue de Rivoli")
 
 
 def exif_orientation_of_type(field_type: int, value: bytes) -> bytes:
@@ -270,19 +274,17 @@ def exif_orientation_of_type(field_type: int, value: bytes) -> bytes:
 
 
 def photo_with_odd_orientation(
-    image_format: str = "JPEG", field_type: int = 4, value: bytes = b"\0\1\x11\x70"
+    image_format: str = "JPEG", field_type: int = 4, value: bytes = struct.pack(">I", 70_000)
 ) -> bytes:
     """A digit whose EXIF orientation is none of the eight: by default 70,000, more than EXIF's 16 bits hold."""
-    grey = np.full((300, 400), 250, np.uint8)
-    grey[_strokes(400, 300)] = 20
-    return encoded(Image.fromarray(grey).convert("RGB"), image_format, exif=exif_orientation_of_type(field_type, value))
+    return encoded(
+        _photographed_strokes(400, 300).convert("RGB"), image_format, exif=exif_orientation_of_type(field_type, value)
+    )
 
 
 def gif_cut_in_its_second_frame() -> bytes:
     """An animated GIF of a digit cut off 10 bytes into its second frame, as a download stopped short."""
-    grey = np.full((300, 400), 250, np.uint8)
-    grey[_strokes(400, 300)] = 20
-    first = Image.fromarray(grey).convert("P")
+    first = _photographed_strokes(400, 300).convert("P")
     whole = encoded(first, "GIF", save_all=True, append_images=[first.rotate(90)])
     return whole[: whole.rindex(b"\x21\xf9") + 10]  # the second frame's graphic control extension
 
