@@ -30,14 +30,13 @@ GIF_GRAPHIC_CONTROL, GIF_IMAGE, GIF_EXTENSION, GIF_TRAILER = 0xF9, 0x2C, 0x21, 0
 def without_metadata(data: bytes) -> tuple[bytes, str]:
     """The image to store for uploaded `data` (an image the engine has read), and its content type."""
     with Image.open(io.BytesIO(data)) as image:
-        # PNG and WebP say in their header whether more frames follow; a GIF would be read up to its second
-        # frame, which a file cut short after its first (that the engine read) does not have.
-        animated = image.format in ("PNG", "WEBP") and image.is_animated
         if image.format in ("JPEG", "MPO"):  # MPO: a JPEG with more pictures after its end, left out
             return _jpeg(data, _orientation(image.getexif())), "image/jpeg"
-        if image.format == "PNG" and not animated:
+        # PNG and WebP say in their header whether more frames follow. A GIF is not asked: Pillow would read it
+        # up to its second frame, which a file cut short after its first (that the engine read) does not have.
+        if image.format == "PNG" and not image.is_animated:
             return _png(data), "image/png"
-        if image.format == "WEBP" and not animated:
+        if image.format == "WEBP" and not image.is_animated:
             return _webp(data, _orientation(image.getexif())), "image/webp"
         if image.format == "GIF":
             return _gif(data), "image/gif"
