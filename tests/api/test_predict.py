@@ -262,8 +262,6 @@ def test_the_cache_is_kept_per_model_version(app, client, seven, monkeypatch):
 
 SEVEN = written("7")
 PNG_START = SEVEN[: len(SEVEN) // 2]
-
-
 BAD_REQUESTS = [
     ("malformed JSON", dict(data="{", content_type="application/json"), 400, "not valid JSON"),
     ("JSON that is not an object", dict(json=["image"]), 400, "is not of type 'object'"),
