@@ -30,7 +30,9 @@ import psycopg
 import requests
 
 from benchmarks import corpus
-from benchmarks.servers import ROOT, Server, bare_gunicorn, environment, production, run_py
+from benchmarks.servers import ADMIN_TOKEN, ROOT, Server, bare_gunicorn, environment, production, run_py
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def images() -> list[tuple[str, bytes]]:
@@ -122,6 +124,10 @@ def probe(server: Server, label: str, crafted: list[tuple[str, bytes]]) -> None:
         ("statistics", lambda: requests.get(f"{server.base_url}/api/stats", timeout=60)),
         ("CSV export", lambda: requests.get(f"{server.base_url}/api/predictions/export?format=csv", timeout=60)),
         ("IDX export", lambda: requests.get(f"{server.base_url}/api/predictions/export?format=idx", timeout=60)),
+        (
+            "IDX export of every client's (admin token)",
+            lambda: requests.get(f"{server.base_url}/api/predictions/export?format=idx", headers=ADMIN, timeout=60),
+        ),
     ]
     print(f"\n{label}")
     print(f"  {'input':62s} {'status':>6s} {'CPU':>8s} {'added peak':>11s}")
@@ -209,7 +215,10 @@ def export_figures(server: Server, digits: int) -> None:
         started = time.perf_counter()
         try:
             with requests.get(
-                f"{server.base_url}/api/predictions/export?format={export_format}", stream=True, timeout=120
+                f"{server.base_url}/api/predictions/export?format={export_format}",
+                headers=ADMIN,
+                stream=True,
+                timeout=120,
             ) as answer:
                 size = sum(len(chunk) for chunk in answer.iter_content(1 << 20))
             outcome = f"complete, {size / 1e6:,.0f} MB"

@@ -303,15 +303,16 @@ def correct_prediction(prediction: Prediction, label: str | None) -> None:
     storage.set_label(prediction, label)
 
 
-def exported_digits() -> tuple[int, int]:
-    """How many digits an export of the predictions will hold, and the last prediction in it."""
-    return storage.exported_digits()
+def exported_digits(client_id: str | None) -> tuple[int, int]:
+    """How many digits an export of the predictions `client_id` made (None: every client's) will hold, and
+    the last prediction in it."""
+    return storage.exported_digits(client_id)
 
 
-def labelled_inputs(last: int):
-    """Each exportable prediction up to `last`, oldest first: its labels (the correction, else the
-    reading) and its inputs."""
-    for number, label, inputs in storage.exported_rows(last):
+def labelled_inputs(last: int, client_id: str | None):
+    """Each exportable prediction `client_id` made (None: every client's) up to `last`, oldest first: its
+    labels (the correction, else the reading) and its inputs."""
+    for number, label, inputs in storage.exported_rows(last, client_id):
         yield (label if is_label_for(label, number) else number), inputs
 
 

@@ -388,23 +388,30 @@ EXPORTABLE = and_(
 )
 
 
+def _exportable(client_id: str | None):
+    """The predictions an export of `client_id`'s holds (None: every client's)."""
+    return EXPORTABLE if client_id is None else and_(EXPORTABLE, Prediction.client_id == client_id)
+
+
 @needs_database
-def exported_digits() -> tuple[int, int]:
-    """How many digits an export will hold, and the last prediction in it."""
+def exported_digits(client_id: str | None) -> tuple[int, int]:
+    """How many digits an export of the predictions `client_id` made (None: every client's) will hold, and
+    the last prediction in it."""
     total, last = db.session.execute(
         select(
             func.coalesce(func.sum(func.length(Prediction.number)), 0), func.coalesce(func.max(Prediction.id), 0)
-        ).where(EXPORTABLE)
+        ).where(_exportable(client_id))
     ).one()
     return int(total), int(last)
 
 
 @needs_database
-def exported_rows(last: int) -> Iterator[tuple[str, str | None, bytes]]:
-    """Each prediction's reading, label and inputs, oldest first, up to prediction `last`."""
+def exported_rows(last: int, client_id: str | None) -> Iterator[tuple[str, str | None, bytes]]:
+    """Each reading, label and inputs of the predictions `client_id` made (None: every client's), oldest
+    first, up to prediction `last`."""
     query = (
         select(Prediction.number, Prediction.label, Prediction.inputs)
-        .where(EXPORTABLE, Prediction.id <= last)
+        .where(_exportable(client_id), Prediction.id <= last)
         .order_by(Prediction.id)
         .execution_options(yield_per=500)
     )

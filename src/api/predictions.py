@@ -206,4 +206,6 @@ def dataset_export(name: str, exported, rows) -> Response:
 
 class PredictionExport(Resource):
     def get(self):
-        return dataset_export("digits", exported_digits, labelled_inputs)
+        # A client exports the digits it wrote, as it lists its predictions; the admin token, every client's.
+        client = requesting_client()
+        return dataset_export("digits", lambda: exported_digits(client), lambda last: labelled_inputs(last, client))

@@ -10,10 +10,11 @@ import pytest
 import requests
 from sqlalchemy import insert
 
+from benchmarks.uploads import b64
 from src.database import db
 from src.ml import recognise
 from src.tables import Prediction, new_public_id
-from tests.conftest import serving
+from tests.conftest import ADMIN, serving
 
 
 def test_the_csv_export_has_a_row_per_digit_labelled_by_its_correction_else_its_reading(
@@ -57,6 +58,25 @@ def test_an_empty_store_exports_an_empty_dataset(client):
     assert csv_text.count("\n") == 1
     assert struct.unpack(">IIII", archive.read("digits-images-idx3-ubyte")) == (0x0803, 0, 28, 28)
     assert struct.unpack(">II", archive.read("digits-labels-idx1-ubyte")) == (0x0801, 0)
+
+
+def test_a_client_exports_its_own_digits_and_the_admin_token_every_clients(app, seven, number_2024):
+    mine, theirs, stranger = app.test_client(), app.test_client(), app.test_client()
+    mine.post("/api/predict", json={"image": b64(seven)})
+    theirs.post("/api/predict", json={"image": b64(number_2024)})
+
+    def labels(client, **headers) -> list[str]:
+        answer = client.get("/api/predictions/export?format=csv", headers=headers)
+        assert answer.status_code == 200
+        return [row[0] for row in list(csv.reader(io.StringIO(answer.get_data(as_text=True))))[1:]]
+
+    assert labels(mine) == ["7"]
+    assert labels(theirs) == ["2", "0", "2", "4"]
+    assert labels(stranger) == []
+    assert labels(stranger, **ADMIN) == ["7", "2", "0", "2", "4"]
+    archive = zipfile.ZipFile(io.BytesIO(stranger.get("/api/predictions/export?format=idx").data))
+    assert struct.unpack(">II", archive.read("digits-labels-idx1-ubyte")) == (0x0801, 0)
+    assert stranger.get("/api/predictions/export", headers={"Authorization": "Bearer wrong"}).status_code == 401
 
 
 def test_an_unknown_export_format_is_400(client):
@@ -127,9 +147,9 @@ def test_stats_and_exports_survive_any_stored_reading_or_label(app, client, thre
 
     stats = client.get("/api/stats")
     # Each streamed answer read before the next request, as a client does.
-    csv_export = client.get("/api/predictions/export?format=csv")
+    csv_export = client.get("/api/predictions/export?format=csv", headers=ADMIN)
     csv_export.get_data()
-    idx_export = client.get("/api/predictions/export?format=idx")
+    idx_export = client.get("/api/predictions/export?format=idx", headers=ADMIN)
     idx_export.get_data()
 
     assert stats.status_code == csv_export.status_code == idx_export.status_code == 200
@@ -146,7 +166,7 @@ def test_an_export_that_outlasts_its_time_fails_where_the_client_sees_it(make_ap
     store_rows(app, [{"number": "7", "inputs": bytes(784)}] * 5000)
 
     with serving(app) as base_url:
-        response = requests.get(f"{base_url}/api/predictions/export?format=csv", stream=True, timeout=30)
+        response = requests.get(f"{base_url}/api/predictions/export?format=csv", headers=ADMIN, stream=True, timeout=30)
         with pytest.raises(requests.exceptions.ChunkedEncodingError):
             b"".join(response.iter_content(65536))
         after = requests.get(f"{base_url}/api/health", timeout=30)

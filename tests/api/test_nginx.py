@@ -126,10 +126,11 @@ def test_gunicorns_own_error_page_carries_the_security_headers_through_nginx(sta
 
 
 def test_an_export_cut_off_reaches_the_client_cut_off_through_nginx(stack, seven):
+    writer = requests.Session()
     for digit in "0123456789":
-        requests.post(f"{stack}/api/predict", json={"image": b64(written(digit))}, timeout=30)
+        writer.post(f"{stack}/api/predict", json={"image": b64(written(digit))}, timeout=30)
 
-    export = requests.get(f"{stack}/api/predictions/export?format=csv", stream=True, timeout=30)
+    export = writer.get(f"{stack}/api/predictions/export?format=csv", stream=True, timeout=30)
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         b"".join(export.iter_content(65536))
 
