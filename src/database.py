@@ -29,7 +29,9 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# What a request changed and committed stays as it wrote it, not reloaded when its answer reads it: another
+# request may have deleted the row by then, and the answer is about what this one did.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def utc_now() -> datetime:

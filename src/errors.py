@@ -1,6 +1,6 @@
 """The service's domain errors: what went wrong in its own terms. src/api/problems.py gives each its
-HTTP status; the storage's own are `DatabaseUnavailable` (src/database.py) and `PredictionNotFound`
-(src/storage.py)."""
+HTTP status; the storage's own are `DatabaseUnavailable` (src/database.py), `PredictionNotFound` and
+`PredictionChanged` (src/storage.py)."""
 
 
 class NoDigitFound(Exception):

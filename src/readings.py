@@ -265,9 +265,9 @@ def predict(
     return Outcome(reading=reading, prediction_id=prediction_id, cached=cached, model_version=model.version)
 
 
-def get_prediction(public_id: str) -> Prediction:
-    """The stored prediction `public_id`; PredictionNotFound if there is none."""
-    return storage.get_prediction(public_id)
+def get_prediction(public_id: str, *deferred) -> Prediction:
+    """The stored prediction `public_id`, with the `deferred` columns loaded; PredictionNotFound if there is none."""
+    return storage.get_prediction(public_id, *deferred)
 
 
 def find_predictions(

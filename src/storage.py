@@ -1,12 +1,14 @@
 """Stored predictions and samples: the queries the service runs, the tables created and the stored
 predictions cleared once per start of the service, and the `init-db` and `clear-predictions` commands.
 
-Every function here raises domain errors (`PredictionNotFound`, `DatabaseUnavailable`), never HTTP ones."""
+Every function here raises domain errors (`PredictionNotFound`, `PredictionChanged`, `DatabaseUnavailable`),
+never HTTP ones."""
 
 import multiprocessing
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +18,9 @@ from flask.cli import with_appcontext
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import BigInteger, and_, bindparam, delete, func, insert, inspect, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import undefer
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from src import database
 from src.database import DatabaseUnavailable, db, needs_database, utc_now
@@ -67,6 +72,17 @@ class PredictionNotFound(LookupError):
 
     def __init__(self, public_id: str):
         super().__init__(f"There is no prediction {public_id}; it may have been deleted.")
+
+
+class PredictionChanged(Exception):
+    """The prediction was read again (replaced by a new image) while this change to it was being made: the
+    change was meant for the reading it had, so nothing was changed."""
+
+    def __init__(self, public_id: str):
+        super().__init__(
+            f"Prediction {public_id} was replaced by a new reading while this request was made; "
+            "nothing was changed. Read it again, then correct it."
+        )
 
 
 # Built once, not per call: building the statement and its key for SQLAlchemy's compiled cache is a
@@ -263,8 +279,11 @@ def delete_expired(settings) -> int:
 
 
 @needs_database
-def get_prediction(public_id: str) -> Prediction:
-    prediction = db.session.execute(select(Prediction).where(Prediction.public_id == public_id)).scalar_one_or_none()
+def get_prediction(public_id: str, *deferred) -> Prediction:
+    """The prediction `public_id`, with the `deferred` columns (its image, its inputs) loaded in the same query,
+    not later, when the row may be gone."""
+    query = select(Prediction).where(Prediction.public_id == public_id).options(*map(undefer, deferred))
+    prediction = db.session.execute(query).scalar_one_or_none()
     if prediction is None:
         raise PredictionNotFound(public_id)
     return prediction
@@ -293,11 +312,15 @@ def find_predictions(
 def replace_prediction(prediction: Prediction, **columns) -> None:
     """Store a new reading in place of `prediction`, which keeps its id, client and time: a correction
     of the reading it replaces says nothing of the new one, so it is withdrawn."""
-    for name, value in {**columns, "image_size": len(columns["image"])}.items():
-        setattr(prediction, name, value)
-    prediction.label = prediction.labelled_at = None
-    db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
-    db.session.commit()
+    with _unless_gone_or_replaced(prediction):
+        for name, value in {**columns, "image_size": len(columns["image"])}.items():
+            setattr(prediction, name, value)
+        prediction.label = prediction.labelled_at = None
+        # Written even where this request read no correction: one made since is withdrawn too.
+        flag_modified(prediction, "label")
+        flag_modified(prediction, "labelled_at")
+        db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
+        db.session.commit()
 
 
 @needs_database
@@ -306,34 +329,56 @@ def set_label(prediction: Prediction, label: str | None) -> None:
     one sample per digit, with the input the model saw, the true digit and the digit read. A row stored
     by an earlier version without an input for each digit makes none."""
     side = 28 * 28
-    prediction.label = label
-    prediction.labelled_at = utc_now() if label is not None else None
-    db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
-    readable = prediction.number.isascii() and prediction.number.isdigit()
-    if label is not None and readable and len(prediction.inputs or b"") == side * len(label):
-        db.session.add_all(
-            Sample(
-                prediction_id=prediction.public_id,
-                position=position,
-                input=prediction.inputs[position * side : (position + 1) * side],
-                label=int(true),
-                read=int(read),
-                model_version=prediction.model_version,
-                source=prediction.source,
-                client_id=prediction.client_id,
-                created_at=prediction.labelled_at,
+    with _unless_gone_or_replaced(prediction):
+        prediction.label = label
+        prediction.labelled_at = utc_now() if label is not None else None
+        db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
+        readable = prediction.number.isascii() and prediction.number.isdigit()
+        if label is not None and readable and len(prediction.inputs or b"") == side * len(label):
+            db.session.add_all(
+                Sample(
+                    prediction_id=prediction.public_id,
+                    position=position,
+                    input=prediction.inputs[position * side : (position + 1) * side],
+                    label=int(true),
+                    read=int(read),
+                    model_version=prediction.model_version,
+                    source=prediction.source,
+                    client_id=prediction.client_id,
+                    created_at=prediction.labelled_at,
+                )
+                for position, (true, read) in enumerate(zip(label, prediction.number))
             )
-            for position, (true, read) in enumerate(zip(label, prediction.number))
-        )
-    db.session.commit()
+        db.session.commit()
 
 
 @needs_database
 def delete_prediction(prediction: Prediction) -> None:
-    """Delete a prediction at its maker's request, and the samples its correction made."""
-    db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
-    db.session.delete(prediction)
+    """Delete a prediction at its maker's request, and the samples its correction made, whatever reading it
+    holds now; PredictionNotFound if another request deleted it meanwhile."""
+    row, public_id = prediction.id, prediction.public_id
+    # The row first: a correction made meanwhile waits for it, then finds no row, rather than adding samples
+    # after they were deleted.
+    if db.session.execute(delete(Prediction).where(Prediction.id == row)).rowcount == 0:
+        db.session.rollback()
+        raise PredictionNotFound(public_id)
+    db.session.execute(delete(Sample).where(Sample.prediction_id == public_id))
     db.session.commit()
+
+
+@contextmanager
+def _unless_gone_or_replaced(prediction: Prediction):
+    """Change `prediction` only as it was read: each UPDATE of it matches its row only if it still holds the
+    image it held (`Prediction`'s version is its image's SHA-256). If another request deleted or replaced it
+    meanwhile, nothing is changed, and PredictionNotFound or PredictionChanged says which."""
+    public_id = prediction.public_id
+    try:
+        yield
+    except (StaleDataError, ObjectDeletedError):
+        db.session.rollback()
+        if db.session.execute(select(Prediction.id).where(Prediction.public_id == public_id)).first() is None:
+            raise PredictionNotFound(public_id) from None
+        raise PredictionChanged(public_id) from None
 
 
 @needs_database

@@ -26,6 +26,9 @@ class Prediction(db.Model):
     image: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     content_type: Mapped[str] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))
+    # A row's version is its image's hash, which only a replacement changes: an UPDATE made of what a request
+    # read matches no row if another request replaced or deleted it meanwhile (src/storage.py).
+    __mapper_args__ = {"version_id_col": sha256, "version_id_generator": False}
     inputs: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     """The normalised 28x28 uint8 digits the model saw, left to right, row-major."""
     number: Mapped[str] = mapped_column(String)

@@ -47,10 +47,11 @@ def requesting_client() -> str | None:
     return session.get("client_id", "")
 
 
-def own_prediction(public_id: str) -> Prediction:
-    """The stored prediction `public_id` for the client that made it or the admin token; 403 for anyone else."""
+def own_prediction(public_id: str, *deferred) -> Prediction:
+    """The stored prediction `public_id` for the client that made it or the admin token; 403 for anyone else.
+    The `deferred` columns (its image, its inputs) are loaded with it."""
     requester = requesting_client()
-    prediction = get_prediction(public_id)
+    prediction = get_prediction(public_id, *deferred)
     if requester is None or (prediction.client_id and _same(requester, prediction.client_id)):
         return prediction
     raise Forbidden(

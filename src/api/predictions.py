@@ -151,13 +151,13 @@ class PredictionItem(Resource):
 
 class PredictionImage(Resource):
     def get(self, prediction_id: str):
-        prediction = own_prediction(prediction_id)
+        prediction = own_prediction(prediction_id, Prediction.image)
         return Response(prediction.image, mimetype=prediction.content_type)
 
 
 class PredictionInput(Resource):
     def get(self, prediction_id: str):
-        return Response(input_png(own_prediction(prediction_id)), mimetype="image/png")
+        return Response(input_png(own_prediction(prediction_id, Prediction.inputs)), mimetype="image/png")
 
 
 class ExportTooLong(RuntimeError):

@@ -10,7 +10,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from src.database import DatabaseUnavailable
 from src.errors import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
 from src.ml import ImageTooLarge, NotAnImage
-from src.storage import PredictionNotFound
+from src.storage import PredictionChanged, PredictionNotFound
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -19,6 +19,7 @@ DOMAIN_ERRORS = {
     ImageTooLarge: 413,
     NotAnImage: 415,
     PredictionNotFound: 404,
+    PredictionChanged: 409,
     LabelMismatch: 422,
     ModelUnavailable: 503,
     DatabaseUnavailable: 503,
