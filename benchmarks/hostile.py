@@ -194,7 +194,8 @@ def second_start_on_the_busy_port(server: Server, folder: Path) -> int:
 
 
 def export_figures(server: Server, digits: int) -> None:
-    """Store `digits` digits straight into the table (2024, four at a time), then time both exports."""
+    """Store `digits` digits straight into the table (2024, four at a time), then time both exports, and the
+    list and the statistics anyone may ask for."""
     rng = np.random.default_rng(0)
     inputs = (rng.random(4 * 784) * 255 * (rng.random(4 * 784) < 0.2)).astype(np.uint8).tobytes()
     digit = {
@@ -227,6 +228,13 @@ def export_figures(server: Server, digits: int) -> None:
         print(
             f"  {export_format.upper()} export of {digits:,} digits through nginx: "
             f"{time.perf_counter() - started:.1f} s, {outcome}"
+        )
+    for name, path in (("the list, without a session cookie", "/api/predictions"), ("the statistics", "/api/stats")):
+        started = time.perf_counter()
+        answer = requests.get(f"{server.base_url}{path}", timeout=60)
+        print(
+            f"  {name}, {digits // 4:,} predictions stored: {answer.status_code} in "
+            f"{1000 * (time.perf_counter() - started):.0f} ms"
         )
 
 

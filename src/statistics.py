@@ -13,17 +13,17 @@ def statistics() -> dict:
     digit_counts = [0] * 10
     confusion = [[0] * 10 for _ in range(10)]
     predictions = corrections = right = 0
-    for number, label in storage.numbers_and_labels():
+    for number, label, count in storage.numbers_and_labels():
         if not DIGITS.fullmatch(number):
             continue
-        predictions += 1
+        predictions += count
         for digit in number:
-            digit_counts[int(digit)] += 1
+            digit_counts[int(digit)] += count
         if is_label_for(label, number):
-            corrections += 1
-            right += label == number
+            corrections += count
+            right += count * (label == number)
             for true, read in zip(label, number):
-                confusion[int(true)][int(read)] += 1
+                confusion[int(true)][int(read)] += count
     return {
         "predictions": predictions,
         "digit_counts": digit_counts,

@@ -16,7 +16,11 @@ class Prediction(db.Model):
     __tablename__ = "predictions"
     # Covers the quota's question (how many, and how many bytes, from one address since when), so that it
     # is answered from the index alone.
-    __table_args__ = (Index("ix_predictions_quota", "client_address", "created_at", "image_size"),)
+    # A client's list, newest first, from the index alone, not a scan of every client's rows.
+    __table_args__ = (
+        Index("ix_predictions_quota", "client_address", "created_at", "image_size"),
+        Index("ix_predictions_client", "client_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     """The order predictions were stored in; never shown, since it would let anyone count and guess them."""
