@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import io
 import re
+import reprlib
 import threading
 import time
 from dataclasses import dataclass
@@ -298,7 +299,8 @@ def correct_prediction(prediction: Prediction, label: str | None) -> None:
     if label is not None and not is_label_for(label, prediction.number):
         raise LabelMismatch(
             f"Prediction {prediction.public_id} read {len(prediction.number)} digit(s) ({prediction.number}); "
-            f"give the true digit for each of them, e.g. {prediction.number!r}, not {label!r}."
+            # reprlib: a label may be megabytes long, and the answer quotes it.
+            f"give the true digit for each of them, e.g. {prediction.number!r}, not {reprlib.repr(label)}."
         )
     storage.set_label(prediction, label)
 

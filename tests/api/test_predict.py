@@ -366,6 +366,22 @@ def test_a_body_over_the_upload_limit_is_413(make_app, seven):
     assert stored_count(app) == 0
 
 
+@pytest.mark.parametrize(
+    "form",
+    [{f"field{i}": "x" for i in range(1001)}, {"note": "x" * 600_000}],
+    ids=["a thousand and one parts", "a text field of 600 KB"],
+)
+def test_a_form_over_its_limits_is_413_saying_so(app, client, seven, form):
+    response = client.post("/api/predict", data={"image": (io.BytesIO(seven), "7.png"), **form})
+
+    assert response.status_code == 413
+    assert response.json["detail"] == (
+        "The form has more than 1,000 parts, or a field that is not a file over 500,000 bytes; "
+        "send the image as the one file field 'image'."
+    )
+    assert stored_count(app) == 0
+
+
 def test_an_image_over_the_pixel_limit_is_413_before_it_is_decoded(make_app, seven):
     app = make_app(MAX_PIXELS=100 * 100)
 

@@ -197,6 +197,11 @@ def test_a_label_gives_one_digit_for_each_digit_read(client, three):
         f"Prediction {three[1]['id']} read 4 digit(s) (2024); "
         "give the true digit for each of them, e.g. '2024', not '7'."
     )
+    huge = client.patch(f"/api/predictions/{three[1]['id']}", json={"label": "1" * 1_000_000})
+    assert huge.status_code == 422
+    assert huge.json["detail"].endswith(
+        "give the true digit for each of them, e.g. '2024', not '111111111111...1111111111111'."
+    )
     assert client.get(f"/api/predictions/{three[1]['id']}").json["label"] is None
 
 
