@@ -1,11 +1,12 @@
 """The API's OpenAPI document, and JSON request bodies checked against the schemas it declares."""
 
 import json
+import reprlib
 from functools import cache
 from pathlib import Path
 
 from flask import request
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -34,9 +35,23 @@ def inlined(node):
     return node
 
 
+def _type(validator, types, instance, schema):
+    """jsonschema's `type`, quoting the value it refuses shortened: its own message quotes all of it, and a
+    body's field may be a list of millions, which took longer to quote than the whole body to parse."""
+    types = [types] if isinstance(types, str) else types
+    if not any(validator.is_type(instance, kind) for kind in types):
+        # reprlib sorts every key of an object before it shortens it to a few.
+        large = isinstance(instance, dict) and len(instance) > reprlib.aRepr.maxdict
+        quoted = f"an object of {len(instance):,} members" if large else reprlib.repr(instance)
+        yield ValidationError(f"{quoted} is not of type {', '.join(map(repr, types))}")
+
+
+Validator = validators.extend(Draft202012Validator, {"type": _type})
+
+
 @cache
 def schema_validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(inlined(DOCUMENT["components"]["schemas"][name]))
+    return Validator(inlined(DOCUMENT["components"]["schemas"][name]))
 
 
 MAX_DETAIL = 300
