@@ -63,6 +63,13 @@ def prediction_json(prediction: Prediction) -> dict:
     }
 
 
+def only_query_parameters(*names: str) -> None:
+    """Refuse a query parameter this list or export does not take: a misspelt one would be ignored unseen."""
+    unknown = sorted(set(request.args) - set(names))
+    if unknown:
+        raise BadRequest(f"Unknown query parameter {unknown[0]!r}; this takes only {', '.join(names)}.")
+
+
 def int_arg(name: str, default: int | None, minimum: int, maximum: int | None = None) -> int | None:
     text = request.args.get(name)
     if text is None:
@@ -118,6 +125,7 @@ def page_json(page, item_json) -> dict:
 
 class PredictionList(Resource):
     def get(self):
+        only_query_parameters("page", "per_page", "digit", "label")
         label = request.args.get("label")
         if label is not None and not DIGITS.fullmatch(label):
             raise BadRequest(f"The query parameter 'label' must be digits, like 7 or 2024, not {label!r}.")
@@ -207,5 +215,6 @@ def dataset_export(name: str, exported, rows) -> Response:
 class PredictionExport(Resource):
     def get(self):
         # A client exports the digits it wrote, as it lists its predictions; the admin token, every client's.
+        only_query_parameters("format")
         client = requesting_client()
         return dataset_export("digits", lambda: exported_digits(client), lambda last: labelled_inputs(last, client))

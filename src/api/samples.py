@@ -1,21 +1,12 @@
 """The samples people's corrections made, for the admin: listed a page at a time with counts per digit,
 and exported as a training set."""
 
-from flask import request
 from flask_restful import Resource
-from werkzeug.exceptions import BadRequest
 
 from src.api.auth import require_admin
-from src.api.predictions import MAX_PER_PAGE, dataset_export, int_arg, page_json, timestamp
+from src.api.predictions import MAX_PER_PAGE, dataset_export, int_arg, only_query_parameters, page_json, timestamp
 from src.samples import exported_samples, labelled_samples, samples_page
 from src.tables import Sample
-
-
-def only_query_parameters(*names: str) -> None:
-    """Refuse a query parameter this list or export does not take: a misspelt one would be ignored unseen."""
-    unknown = sorted(set(request.args) - set(names))
-    if unknown:
-        raise BadRequest(f"Unknown query parameter {unknown[0]!r}; this takes only {', '.join(names)}.")
 
 
 def sample_json(sample: Sample) -> dict:

@@ -84,6 +84,9 @@ def test_an_unknown_export_format_is_400(client):
 
     assert response.status_code == 400
     assert response.json["detail"] == "The query parameter 'format' must be csv or idx, not 'xlsx'."
+    misspelt = client.get("/api/predictions/export?fromat=idx")
+    assert misspelt.status_code == 400
+    assert misspelt.json["detail"] == "Unknown query parameter 'fromat'; this takes only format."
 
 
 def test_stats_count_the_digits_read_and_the_corrections(client, three):

@@ -88,6 +88,8 @@ def test_predictions_are_filtered_by_their_corrected_label(client, three):
         ("digit=10", "'digit' must be from 0 to 9"),
         ("digit=a", "'digit' must be a whole number"),
         ("label=seven", "'label' must be digits"),
+        ("perpage=5", "Unknown query parameter 'perpage'; this takes only page, per_page, digit, label."),
+        ("sort=created_at", "Unknown query parameter 'sort'"),
     ],
 )
 def test_bad_list_parameters_are_400(client, query, detail):
