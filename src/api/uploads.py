@@ -13,7 +13,8 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from src.api.openapi import check_against_schema, json_body
 from src.config import boolean
 
-DATA_URL = re.compile(r"data:(?P<type>[^,]*?)(?P<base64>;base64)?,(?P<data>.*)", re.DOTALL)
+# Its scheme and parameters are ASCII case-insensitive (RFC 2397, and 2045 for the media type).
+DATA_URL = re.compile(r"data:(?P<type>[^,]*?)(?P<base64>;base64)?,(?P<data>.*)", re.DOTALL | re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)

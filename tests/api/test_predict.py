@@ -81,8 +81,9 @@ def test_probabilities_are_answered_with_four_decimals(client):
         assert any(decimals(value) == 4 for value in values), "rounded, not truncated to fewer decimals"
 
 
-def test_predict_accepts_a_data_url(client, seven):
-    response = client.post("/api/predict", json={"image": f"data:image/png;base64,{b64(seven)}"})
+@pytest.mark.parametrize("prefix", ["data:image/png;base64,", "DATA:image/PNG;BASE64,", "data:;base64,"])
+def test_predict_accepts_a_data_url(client, seven, prefix):
+    response = client.post("/api/predict", json={"image": f"{prefix}{b64(seven)}"})
 
     assert response.status_code == 201
     assert response.json["number"] == "7"
