@@ -88,6 +88,29 @@ def test_the_runner_up_of_a_hesitant_reading_is_one_tap_away_and_the_correction_
     expect(page.locator("#history .badge")).to_have_text(["corrected, read as 7"])
 
 
+def test_a_correction_refused_because_the_reading_was_replaced_meanwhile_says_so(page, stored, console):
+    # The service answers 409 when a correction and a new reading of the same prediction race (the reading wins,
+    # tests/api/test_concurrent_changes.py); no browser can time that race, so the answer is given here.
+    console.allow(r"status of 409")
+    draw_number(page, "47")
+    expect(page.locator("#result")).to_have_text("47")
+    page.route(
+        "**/api/predictions/*",
+        lambda route: route.fulfill(
+            status=409,
+            content_type="application/problem+json",
+            body='{"title": "Conflict", "status": 409, "detail": "Prediction x was replaced by a new reading."}',
+        ),
+    )
+    page.locator(".digit-chip").nth(1).click()
+    page.locator(".digit-fix .digit-key", has_text="1").click()
+
+    expect(page.locator(".message")).to_have_text(
+        "That reading was replaced by a new one meanwhile, so nothing was changed. Check the new reading."
+    )
+    assert stored() == [("47", None, "canvas")]
+
+
 def test_a_sure_reading_offers_no_runner_up(page):
     answers_with(
         page,

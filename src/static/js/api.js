@@ -89,6 +89,8 @@ export function explain(xhr, source) {
       return "Only predictions made in this browser can be corrected here.";
     case 404:
       return "That prediction no longer exists.";
+    case 409:
+      return "That reading was replaced by a new one meanwhile, so nothing was changed. Check the new reading.";
     case 413:
       return "That image is too large. Try a smaller or cropped picture.";
     case 415:
