@@ -115,6 +115,28 @@ def test_nginx_answers_malformed_or_oversized_requests_with_problems_and_the_sec
     assert {name: headers.get(name.lower()) for name in HEADERS} == HEADERS
 
 
+REFUSED_REQUEST_LINES = [
+    ("a URL with a malformed escape", b"GET /api/%zz HTTP/1.1\r\nHost: localhost\r\n", 400),
+    ("a path above the root", b"GET /../x HTTP/1.1\r\nHost: localhost\r\n", 400),
+    ("a method in lower case", b"get / HTTP/1.1\r\nHost: localhost\r\n", 400),
+    ("a word after the version", b"GET /api/stats HTTP/1.1 extra\r\nHost: localhost\r\n", 400),
+    ("a URL of 9,000 bytes", b"GET /api/stats?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: localhost\r\n", 414),
+    ("a header of 9,000 bytes", b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 9000 + b"\r\n", 400),
+]
+
+
+@pytest.mark.parametrize(
+    "what, request_head, status", REFUSED_REQUEST_LINES, ids=[case[0] for case in REFUSED_REQUEST_LINES]
+)
+def test_nginx_answers_requests_it_cannot_parse_with_problems(stack, what, request_head, status):
+    answer_status, headers, body = send_raw(stack, request_head + b"Connection: close\r\n\r\n")
+
+    assert answer_status == status, body[:300]
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["status"] == status
+    assert {name: headers.get(name.lower()) for name in HEADERS} == HEADERS
+
+
 def test_gunicorns_own_error_page_carries_the_security_headers_through_nginx(stack):
     # A request line nginx accepts (8 KB) and gunicorn refuses (4 KB): gunicorn answers it itself.
     status, headers, _ = send_raw(
