@@ -1,6 +1,11 @@
 """The history keeps what each person finally wrote, and shows each browser its own: a drawing is one entry
 however often it is read, and another browser sees none of it."""
 
+import base64
+import http.server
+import threading
+from contextlib import contextmanager
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, Traffic, open_page
@@ -128,3 +133,52 @@ def test_predictions_sent_through_the_api_are_said_to_be(browser, live_server, c
         expect(page.locator("#history .history-item__meta")).to_contain_text(["sent through the API"])
     finally:
         page.context.close()
+
+
+def test_a_form_another_site_posts_here_takes_no_history_away(page, live_server, stored, console):
+    # As an attacker's page would: a form that posts a file to the service as soon as it is opened.
+    # The refusal, and the favicon Chromium asks for beside the problem document it shows.
+    console.allow(r"status of 40[34]")
+    draw_number(page, "7")
+    expect(page.locator("#history .history-item__value")).to_have_text(["7"])
+    attack = f"""<form method="post" enctype="multipart/form-data" action="{live_server}/api/predict">
+        <input type="file" name="image"></form>
+        <script>
+        const image = Uint8Array.from(atob("{base64.b64encode(number_png("2")).decode()}"), (c) => c.charCodeAt(0));
+        const files = new DataTransfer();
+        files.items.add(new File([image], "2.png", {{ type: "image/png" }}));
+        document.querySelector("input").files = files.files;
+        document.querySelector("form").submit();
+        </script>"""
+
+    with serving_page(attack) as elsewhere:
+        page.goto(elsewhere)
+        page.wait_for_url(f"{live_server}/api/predict")
+
+    assert "other sites" in page.locator("body").inner_text()
+    page.goto(live_server)
+    expect(page.locator("#history .history-item__value")).to_have_text(["7"])
+    assert stored() == [("7", None, "canvas")]
+
+
+@contextmanager
+def serving_page(html: str):
+    """`html` served at the root of another origin (localhost, where the service is at 127.0.0.1)."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(html.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
