@@ -14,11 +14,11 @@ class Prediction(db.Model):
     """One image a client sent and what the model read in it, with a person's correction if given."""
 
     __tablename__ = "predictions"
-    # Covers the quota's question (how many, and how many bytes, from one address since when), so that it
-    # is answered from the index alone.
-    # A client's list, newest first, from the index alone, not a scan of every client's rows.
     __table_args__ = (
+        # Covers the quota's question (how many, and how many bytes, from one address since when), so that it
+        # is answered from the index alone.
         Index("ix_predictions_quota", "client_address", "created_at", "image_size"),
+        # A client's list, newest first, found through the index rather than by a scan of every client's rows.
         Index("ix_predictions_client", "client_id", "id"),
     )
 
