@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from werkzeug.http import HTTP_STATUS_CODES
 
 from tests.conftest import unavailable
 
@@ -139,6 +140,16 @@ def answers_with(page, change) -> None:
         route.fulfill(response=response, body=json.dumps(answer))
 
     page.route("**/api/predict", fulfil)
+
+
+def refused_with(page, url: str, status: int, detail: str) -> None:
+    """Answer the page's requests to `url` with a problem document of `status`, as the service would: for the
+    answers no browser can provoke on purpose (a 500, a race lost)."""
+    problem = {"title": HTTP_STATUS_CODES[status], "status": status, "detail": detail}
+    page.route(
+        url,
+        lambda route: route.fulfill(status=status, content_type="application/problem+json", body=json.dumps(problem)),
+    )
 
 
 @pytest.fixture(scope="session")

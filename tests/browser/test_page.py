@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import refused_with
 from tests.browser.drawing import blank_png, draw_number, draw_stroke, number_png
 from tests.browser.pixels import drawn_bars
 from tests.conftest import model_path
@@ -167,14 +168,7 @@ def test_marks_that_are_not_digits_get_advice_to_write_the_digits_apart(page, co
 
 def test_a_server_error_gives_a_friendly_message(page, console):
     console.allow(r"status of 500")
-    page.route(
-        "**/api/predict",
-        lambda route: route.fulfill(
-            status=500,
-            content_type="application/problem+json",
-            body='{"title": "Internal Server Error", "status": 500, "detail": "boom"}',
-        ),
-    )
+    refused_with(page, "**/api/predict", 500, "boom")
     draw_number(page, "1")
     page.locator("#predict").click()
 

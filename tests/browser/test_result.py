@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import answers_with
+from tests.browser.conftest import answers_with, refused_with
 from tests.browser.drawing import DIGITS, STYLES, draw_number, draw_stroke, finger, strokes_on_pad
 from tests.browser.pixels import drawn_bars
 
@@ -94,14 +94,7 @@ def test_a_correction_refused_because_the_reading_was_replaced_meanwhile_says_so
     console.allow(r"status of 409")
     draw_number(page, "47")
     expect(page.locator("#result")).to_have_text("47")
-    page.route(
-        "**/api/predictions/*",
-        lambda route: route.fulfill(
-            status=409,
-            content_type="application/problem+json",
-            body='{"title": "Conflict", "status": 409, "detail": "Prediction x was replaced by a new reading."}',
-        ),
-    )
+    refused_with(page, "**/api/predictions/*", 409, "Prediction x was replaced by a new reading.")
     page.locator(".digit-chip").nth(1).click()
     page.locator(".digit-fix .digit-key", has_text="1").click()
 
