@@ -376,8 +376,7 @@ def _unless_gone_or_replaced(prediction: Prediction):
         yield
     except (StaleDataError, ObjectDeletedError):
         db.session.rollback()
-        if db.session.execute(select(Prediction.id).where(Prediction.public_id == public_id)).first() is None:
-            raise PredictionNotFound(public_id) from None
+        get_prediction(public_id)  # PredictionNotFound if it was deleted
         raise PredictionChanged(public_id) from None
 
 
