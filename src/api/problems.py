@@ -45,13 +45,14 @@ def http_problem(error: HTTPException):
         allowed = ", ".join(sorted(set(error.valid_methods or ()) - {"HEAD", "OPTIONS"}))
         detail = f"{request.method} is not allowed on {request.path}; it accepts {allowed}."
     elif isinstance(error, RequestEntityTooLarge) and request.max_content_length is not None:
-        detail = f"The body is over the upload limit of {request.max_content_length:,} bytes; send a smaller image."
         if request.content_length is not None and request.content_length <= request.max_content_length:
             # Within the upload limit, so werkzeug refused the form itself.
             detail = (
                 f"The form has more than {request.max_form_parts:,} parts, or a field that is not a file over "
                 f"{request.max_form_memory_size:,} bytes; send the image as the one file field 'image'."
             )
+        else:
+            detail = f"The body is over the upload limit of {request.max_content_length:,} bytes; send a smaller image."
     elif isinstance(error, TooManyRequests):
         # Flask-Limiter's description is the limit itself, e.g. "300 per 1 minute"; it adds Retry-After.
         detail = f"Too many requests from this client: the limit is {error.description}. Retry after the time given."
