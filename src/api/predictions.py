@@ -1,12 +1,14 @@
 """Predictions over HTTP: read an image, list, show, correct, delete and export stored ones."""
 
+import json
 import re
 import time
 from datetime import UTC, datetime
 
 from flask import Response, current_app, request, stream_with_context, url_for
 from flask_restful import Resource
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, PreconditionFailed
+from werkzeug.http import generate_etag, quote_etag
 
 from src.api.auth import client_id, own_prediction, requesting_client, require_admin
 from src.api.openapi import json_body
@@ -47,7 +49,8 @@ def digits_json(digits: list[dict]) -> list[dict]:
 
 
 def prediction_json(prediction: Prediction) -> dict:
-    return {
+    """A stored prediction as answers give it, with its entity tag (`etag`), which changes whenever the rest does."""
+    body = {
         "id": prediction.public_id,
         "created_at": timestamp(prediction.created_at),
         "number": prediction.number,
@@ -61,6 +64,24 @@ def prediction_json(prediction: Prediction) -> dict:
         "image_url": url_for("api.prediction_image", prediction_id=prediction.public_id),
         "input_url": url_for("api.prediction_input", prediction_id=prediction.public_id),
     }
+    # In the body as well as in the ETag header: a list's items have no header of their own.
+    return {**body, "etag": quote_etag(generate_etag(json.dumps(body, sort_keys=True).encode()))}
+
+
+def with_etag(body: dict) -> tuple[dict, int, dict]:
+    """A prediction's answer, with its entity tag as the ETag header."""
+    return body, 200, {"ETag": body["etag"]}
+
+
+def unless_changed(prediction: Prediction) -> Prediction:
+    """The prediction, unless the request has an If-Match that names neither its entity tag nor `*`: a change made
+    by a page or a script that saw it before another request read it again or corrected it is refused (412)."""
+    if request.if_match and not request.if_match.contains_raw(prediction_json(prediction)["etag"]):
+        raise PreconditionFailed(
+            f"Prediction {prediction.public_id} has changed since the version named in If-Match (it was read again "
+            "or corrected meanwhile), so nothing was changed; get it again, then retry."
+        )
+    return prediction
 
 
 def only_query_parameters(*names: str) -> None:
@@ -145,15 +166,15 @@ class PredictionList(Resource):
 
 class PredictionItem(Resource):
     def get(self, prediction_id: str):
-        return prediction_json(own_prediction(prediction_id))
+        return with_etag(prediction_json(own_prediction(prediction_id)))
 
     def patch(self, prediction_id: str):
-        prediction = own_prediction(prediction_id)
+        prediction = unless_changed(own_prediction(prediction_id))
         correct_prediction(prediction, json_body("LabelRequest")["label"])
-        return prediction_json(prediction)
+        return with_etag(prediction_json(prediction))
 
     def delete(self, prediction_id: str):
-        delete_prediction(own_prediction(prediction_id))
+        delete_prediction(unless_changed(own_prediction(prediction_id)))
         return Response(status=204)
 
 
