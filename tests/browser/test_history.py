@@ -3,6 +3,7 @@ however often it is read, and another browser sees none of it."""
 
 import base64
 import http.server
+import json
 import threading
 from contextlib import contextmanager
 
@@ -101,6 +102,35 @@ def test_a_second_browser_sees_none_of_the_first_ones_history(browser, live_serv
     page.reload()
     expect(page.locator("#history .history-item__value")).to_have_text(["7"])
     assert sorted(number for number, _, _ in stored()) == ["4", "7"]
+
+
+def test_a_correction_made_from_a_list_another_tab_changed_since_is_refused_and_the_change_shown(
+    page, stored, console, screenshots
+):
+    draw_number(page, "7")
+    item = page.locator("#history .history-item")
+    expect(item.locator(".history-item__value")).to_have_text("7")
+    # Another tab of the same browser corrects it meanwhile: this list still shows it uncorrected.
+    elsewhere = page.request.patch(
+        f"/api/predictions/{item.get_attribute('data-id')}",
+        data=json.dumps({"label": "1"}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert elsewhere.status == 200
+    console.allow(r"status of 412")
+
+    item.get_by_role("button", name="Correct it").click()
+    item.locator(".correction select").select_option("4")
+    item.get_by_role("button", name="Save").click()
+
+    expect(item.locator(".correction__error")).to_contain_text("changed in another tab or window")
+    expect(item.locator(".history-item__value")).to_have_text("1")
+    page.screenshot(path=screenshots / "history-correction-refused-changed-elsewhere.png")
+    assert stored() == [("7", "1", "canvas")]
+    item.locator(".correction select").select_option("4")
+    item.get_by_role("button", name="Save").click()
+    expect(item.locator(".history-item__value")).to_have_text("4")
+    assert stored() == [("7", "4", "canvas")]
 
 
 def test_a_card_whose_correction_opens_grows_alone(page):

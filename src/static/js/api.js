@@ -2,8 +2,8 @@
 
 const JSON_TYPE = "application/json";
 
-function sendJson(method, url, body) {
-  return $.ajax({ method, url, data: JSON.stringify(body), contentType: JSON_TYPE, dataType: "json" });
+function sendJson(method, url, body, headers = {}) {
+  return $.ajax({ method, url, data: JSON.stringify(body), contentType: JSON_TYPE, dataType: "json", headers });
 }
 
 // `replaces`: the id of this browser's earlier reading of the same drawing, stored in its place.
@@ -33,8 +33,18 @@ export function listPredictions({ page, perPage, digit }) {
   return $.ajax({ url: "/api/predictions", data: query, dataType: "json" });
 }
 
-export function correctPrediction(id, label) {
-  return sendJson("PATCH", `/api/predictions/${encodeURIComponent(id)}`, { label });
+// `etag`: the version of the prediction the person saw; if it has changed since (another tab read the drawing
+// again, or corrected it), the service refuses with 412 and changes nothing.
+export function correctPrediction(id, label, etag = null) {
+  return sendJson("PATCH", predictionUrl(id), { label }, etag == null ? {} : { "If-Match": etag });
+}
+
+export function getPrediction(id) {
+  return $.ajax({ url: predictionUrl(id), dataType: "json" });
+}
+
+function predictionUrl(id) {
+  return `/api/predictions/${encodeURIComponent(id)}`;
 }
 
 export function modelCard() {
@@ -91,6 +101,8 @@ export function explain(xhr, source) {
       return "That prediction no longer exists.";
     case 409:
       return "That reading was replaced by a new one meanwhile, so nothing was changed. Check the new reading.";
+    case 412:
+      return "This prediction was changed in another tab or window, so nothing was saved. Here it is as it is now: check it, then correct it again if you need to.";
     case 413:
       return "That image is too large. Try a smaller or cropped picture.";
     case 415:

@@ -1,5 +1,5 @@
 // The history: recent predictions page by page, filtered by digit, each correctable by the browser that made it.
-import { correctPrediction, explain, listPredictions, versioned, wasAborted } from "./api.js";
+import { correctPrediction, explain, getPrediction, listPredictions, versioned, wasAborted } from "./api.js";
 import { howSure } from "./result.js";
 
 const PER_PAGE = 6;
@@ -88,7 +88,7 @@ export class History {
     } else if (prediction.label != null) {
       $number.append($("<span>", { class: "badge", text: "confirmed" }));
     }
-    return $("<li>", { class: "history-item", "data-id": prediction.id }).append(
+    return $("<li>", { class: "history-item", "data-id": prediction.id, "data-etag": prediction.etag }).append(
       $("<img>", {
         class: "history-item__thumb",
         src: versioned(prediction.image_url, prediction.sha256.slice(0, 16)),
@@ -128,6 +128,21 @@ export class History {
     );
   }
 
+  // The item as the service has it now, its correction form open with `message`: the person corrected what this
+  // list showed, which another tab or window has changed since.
+  showChanged($item, message) {
+    getPrediction($item.attr("data-id"))
+      .done((prediction) => {
+        const $current = this.item(prediction);
+        $item.replaceWith($current);
+        this.openCorrection($current);
+        $current.find(".correction__error").text(message).prop("hidden", false);
+      })
+      .fail((xhr) => {
+        $item.find(".correction__error").text(explain(xhr, "correction")).prop("hidden", false);
+      });
+  }
+
   openCorrection($item) {
     $item.find(".history-item__correct").prop("hidden", true);
     $item.find(".correction").prop("hidden", false).find("select").first().trigger("focus");
@@ -142,13 +157,17 @@ export class History {
     const $error = $item.find(".correction__error");
     const label = $item.find(".correction select").map((_, select) => select.value).get().join("");
     $item.find(".correction button").prop("disabled", true);
-    correctPrediction($item.attr("data-id"), label)
+    correctPrediction($item.attr("data-id"), label, $item.attr("data-etag"))
       .done((prediction) => {
         const $updated = this.item(prediction);
         $item.replaceWith($updated);
         $updated.find(".history-item__correct").trigger("focus");
       })
       .fail((xhr) => {
+        if (xhr.status === 412) {
+          this.showChanged($item, explain(xhr, "correction"));
+          return;
+        }
         $error.text(explain(xhr, "correction")).prop("hidden", false);
         $item.find(".correction button").prop("disabled", false);
       });
