@@ -28,6 +28,13 @@ timeout = 30
 # never run the engine itself (no warm-up prediction): OpenBLAS and OpenCV start thread pools on
 # first use, and a worker forked from a process that has them hangs on its first prediction.
 preload_app = True
+# nginx bounds what a request's head may hold (deploy/nginx.conf: a line of 8 KB, its CRLF included, and four
+# such buffers in all) and refuses the rest with a problem document. gunicorn's own limits are lower by default
+# (a request line of 4,094 bytes, 100 headers), and it would answer a request nginx passed with an HTML page:
+# here they are at their largest, or just above nginx's.
+limit_request_line = 8190
+limit_request_fields = 32768
+limit_request_field_size = 8192
 # No `gunicornc` socket: its default path ($HOME/.gunicorn/gunicorn.ctl) is one per user, which
 # two instances of the service on one host would fight over.
 control_socket_disable = True
