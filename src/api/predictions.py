@@ -2,6 +2,7 @@
 
 import json
 import re
+import reprlib
 import time
 from datetime import UTC, datetime
 
@@ -27,6 +28,8 @@ from src.readings import (
 from src.tables import Prediction
 
 DIGITS = re.compile(r"[0-9]+")
+# What int() reads that a query parameter should not be: spaces, "1_000", "+5", other scripts' digits ("٣").
+INTEGER = re.compile(r"-?[0-9]+")
 MAX_PER_PAGE = 100
 # Probabilities in answers: more decimals than the model's calibration can vouch for only look precise.
 PROBABILITY_DECIMALS = 4
@@ -96,9 +99,11 @@ def int_arg(name: str, default: int | None, minimum: int, maximum: int | None = 
     if text is None:
         return default
     try:
-        value = int(text)
+        if not INTEGER.fullmatch(text):
+            raise ValueError(text)
+        value = int(text)  # ValueError too beyond Python's 4,300 digits
     except ValueError:
-        raise BadRequest(f"The query parameter '{name}' must be a whole number, not {text!r}.") from None
+        raise BadRequest(f"The query parameter '{name}' must be a whole number, not {reprlib.repr(text)}.") from None
     if value < minimum or (maximum is not None and value > maximum):
         limits = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise BadRequest(f"The query parameter '{name}' must be {limits}, not {value}.")
