@@ -74,12 +74,19 @@ def served_transform(step) -> Callable[[np.ndarray], np.ndarray]:
     return step.transform
 
 
-def served_classifier(step) -> Callable[[np.ndarray], np.ndarray]:
-    """The fitted classifier's predict_proba as a plain function of the served steps' output: for
-    PairwiseSVC, without checking again the array the model's own steps made (see `served_transform`)."""
+def served_classifier(step) -> Callable[..., list[np.ndarray]]:
+    """The fitted classifier's probabilities as a plain function of the served steps' output, once for each of
+    its `flattenings` (1, the default: as fitted). For PairwiseSVC, from one computation of its decision values,
+    without checking again the array the model's own steps made (see `served_transform`); any other classifier
+    has no pairwise sigmoids to flatten, and gives its predict_proba each time."""
     if isinstance(step, PairwiseSVC):
-        return lambda X: step.couple(step.decision_values(X))
-    return step.predict_proba
+
+        def classify(X: np.ndarray, flattenings: tuple[float, ...] = (1.0,)) -> list[np.ndarray]:
+            values = step.decision_values(X)
+            return [step.couple(values, flatten) for flatten in flattenings]
+
+        return classify
+    return lambda X, flattenings=(1.0,): [step.predict_proba(X)] * len(flattenings)
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class DigitModel:
     version: str
     transforms: list = field(init=False, repr=False, compare=False)
     """The pipeline's steps before the classifier, as served (see `served_transform`)."""
-    classify: Callable[[np.ndarray], np.ndarray] = field(init=False, repr=False, compare=False)
+    classify: Callable[..., list[np.ndarray]] = field(init=False, repr=False, compare=False)
     """The classifier's probabilities, as served (see `served_classifier`)."""
 
     def __post_init__(self):
@@ -101,14 +108,23 @@ class DigitModel:
     def predict_proba(self, digits: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes) for normalised uint8 digits of shape (n, 28, 28), in the order of
         the pipeline's `classes_`."""
+        return self.classify(self._features(digits))[0]
+
+    def _features(self, digits: np.ndarray) -> np.ndarray:
         X = np.asarray(digits).reshape(len(digits), -1)
         for transform in self.transforms:
             X = transform(X)
-        return self.classify(X)
+        return X
 
     def read(self, marks: np.ndarray) -> Readings:
         """What the model reads in normalised marks of shape (n, 28, 28)."""
         return self._readings(self.predict_proba(marks))
+
+    def read_flattened(self, marks: np.ndarray, flatten: float) -> tuple[Readings, Readings]:
+        """As `read`, and the same marks read again with each pair of classes told apart less surely: the
+        pairwise sigmoids `flatten` times flatter (`PairwiseSVC.couple`). Read once, coupled twice."""
+        plain, flattened = self.classify(self._features(marks), (1.0, flatten))
+        return self._readings(plain), self._readings(flattened)
 
     def read_steadied(self, marks: np.ndarray, unsure: float) -> Readings:
         """As `read`, but a mark whose likeliest class is less than `unsure` likely is read again turned

@@ -31,6 +31,13 @@ CUT_TEMPERATURE = 2.2
 to one again). The cut is the one whose pieces read best among hundreds, so its pieces read surer than they
 are right: 99.9% on average where 96% of them are right. 2.2 gives the likeliest probabilities to the digits
 of the tuning sets' cuts (docs/performance.md); the digit read, and which cut is kept, do not change."""
+CHOICE_FLATTENING = 2.5
+"""The pieces of a cut blob are chosen by their probabilities with each pair of classes told apart this much
+less surely (`DigitModel.read_flattened`). The model reads a fragment (half a 0, the stem of a 4, a 1 with the
+edge of its neighbour) as a digit at 99.99%, as surely as a whole digit, and as it is fitted the product of
+such probabilities cannot tell a chain of fragments from the right one; flattened, a piece read nearer the
+edge of its class costs its chain more. Chosen on the tuning sets (docs/performance.md): flatter still, fewer
+numbers read whole. The probabilities reported for the pieces kept are those of `CUT_TEMPERATURE`."""
 UNSURE = 0.8
 """A blob read whole less surely than this is read again from other views (`DigitModel.read_steadied`).
 Pieces of cut blobs are not: there are hundreds of them, and the cut is chosen among them anyway."""
@@ -111,16 +118,18 @@ class _Budget:
 
 
 def _cut(blob: DigitInk, model: DigitModel, budget: _Budget) -> tuple[list[RecognisedDigit], float] | None:
-    """The digits of the best cut of a blob, and its score: the sum over its pieces of the
-    log-probability that each is the digit read in it. None when no cut gives pieces that are all
-    digits, or when reading its pieces would overspend the budget."""
+    """The digits of the best cut of a blob, the chain of pieces that reads best with their probabilities
+    flattened (`CHOICE_FLATTENING`), and its score: the sum over its pieces of the log-probability, as fitted,
+    that each is the digit read in it. None when no cut gives pieces that are all digits, or when reading its
+    pieces would overspend the budget."""
     seams = Seams(blob.intensity)
     candidates = candidate_pieces(blob, seams)
     if not candidates.pieces or not budget.spend(len(candidates.pieces)):
         return None
-    images, readings = _read(candidates.pieces, model)
+    images = np.stack([normalise_digit(piece.intensity) for piece in candidates.pieces])
+    readings, flattened = model.read_flattened(images, CHOICE_FLATTENING)
     scores = _scores(readings)
-    chain = best_chain(candidates, scores)
+    chain = best_chain(candidates, _scores(flattened))
     if chain is None:
         return None
     cut = [

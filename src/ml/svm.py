@@ -121,9 +121,11 @@ class PairwiseSVC(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float32)
         return self.couple(self.decision_values(X))
 
-    def couple(self, decision_values: np.ndarray) -> np.ndarray:
-        """The probabilities of the classes, shape (n_samples, n_classes), from `decision_values`' output."""
-        return _couple(decision_values, self.sigmoids_, self.pairs_, len(self.classes_))
+    def couple(self, decision_values: np.ndarray, flatten: float = 1.0) -> np.ndarray:
+        """The probabilities of the classes, shape (n_samples, n_classes), from `decision_values`' output. With
+        `flatten` above 1, each pair's sigmoid is that much flatter (its slope and offset divided by it): the
+        classes are told apart less surely, and a sample read at the edge of a class weighs less."""
+        return _couple(decision_values, self.sigmoids_ / flatten, self.pairs_, len(self.classes_))
 
     def decision_values(self, X) -> np.ndarray:
         """libsvm's decision value for each pair of classes, shape (n_samples, n_pairs), in the order of `pairs_`."""

@@ -50,6 +50,18 @@ def test_pairwise_svc_probabilities_are_calibrated_on_unseen_data(data):
     assert calibration_error(confidence, predicted == y[2000:]) < 0.05
 
 
+def test_flattened_pairwise_probabilities_are_less_sure_and_as_fitted_unflattened(data):
+    X, y = data
+    model = PairwiseSVC(C=3.0, random_state=0).fit(X[:2000], y[:2000])
+    values = model.decision_values(X[2000:])
+
+    fitted, flattened = model.couple(values), model.couple(values, flatten=2.5)
+
+    np.testing.assert_array_equal(fitted, model.predict_proba(X[2000:]))
+    assert np.allclose(flattened.sum(axis=1), 1)
+    assert flattened.max(axis=1).mean() < fitted.max(axis=1).mean() - 0.05
+
+
 # scikit-learn skips the checks for libraries the project does not use (pandas, the array API).
 NOT_APPLICABLE = {"check_classifier_data_not_an_array", "check_array_api_input"}
 

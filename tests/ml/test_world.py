@@ -87,6 +87,16 @@ def test_a_1_among_touching_digits_is_read_not_passed_by_as_a_sliver(model, mnis
         assert read(model, encode(dark_on_light(page))) == "".join(str(labels[i]) for i in chosen)
 
 
+def test_fragments_of_touching_digits_are_not_read_as_digits_of_their_own(model, mnist_test):
+    # As fitted, the model read these in more pieces than there are digits ("96766" for 9066, "682" for 65), each
+    # piece, half a digit or a stroke of one, at 99% or more: chosen with the probabilities flattened, they read right.
+    images, labels = mnist_test
+    for seed, chosen in [(1111, [8590, 6567, 4702, 9940]), (1119, [450, 7559, 7175, 5017]), (1183, [5511, 1737])]:
+        inks = [enlarged(images[i], 4.0) for i in chosen]
+        page, _ = handwriting.run_together(inks, np.random.default_rng(seed), overlap=(0.0, 0.15), margin=20)
+        assert read(model, encode(dark_on_light(page))) == "".join(str(labels[i]) for i in chosen)
+
+
 def test_a_wide_0_and_a_4_with_a_long_bar_are_not_split(model):
     rng = np.random.default_rng(2)
     wide_zero = [handwriting.arc((0.7, 0.5), (0.7, 0.5), -90, 360)]
@@ -218,6 +228,10 @@ def test_the_pieces_read_while_cutting_one_image_are_bounded(model, mnist_test, 
             def read_steadied(self, marks, unsure):
                 read.append(len(marks))
                 return model.read_steadied(marks, unsure)
+
+            def read_flattened(self, marks, flatten):
+                read.append(len(marks))
+                return model.read_flattened(marks, flatten)
 
         recognise(data, Counting())
         return read
