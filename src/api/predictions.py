@@ -79,7 +79,8 @@ def with_etag(body: dict) -> tuple[dict, int, dict]:
 def unless_changed(prediction: Prediction) -> Prediction:
     """The prediction, unless the request has an If-Match that names neither its entity tag nor `*`: a change made
     by a page or a script that saw it before another request read it again or corrected it is refused (412)."""
-    if request.if_match and not request.if_match.contains_raw(prediction_json(prediction)["etag"]):
+    # An If-Match that names no entity tag (empty, or nothing but malformed ones) matches none: it is not ignored.
+    if "If-Match" in request.headers and not request.if_match.contains_raw(prediction_json(prediction)["etag"]):
         raise PreconditionFailed(
             f"Prediction {prediction.public_id} has changed since the version named in If-Match (it was read again "
             "or corrected meanwhile), so nothing was changed; get it again, then retry."

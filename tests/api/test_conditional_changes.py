@@ -84,6 +84,8 @@ def test_a_correction_made_without_seeing_another_is_refused(client, seventeen):
         ('"stale", {etag}', 200),
         ("W/{etag}", 412),  # If-Match compares strongly: a weak tag never matches
         ('"stale"', 412),
+        ("", 412),  # an empty list of entity tags, which none matches
+        ('"{etag}', 412),  # malformed: no entity tag, not no If-Match
     ],
 )
 def test_if_match_is_read_as_http_defines_it(client, seventeen, if_match, status):
