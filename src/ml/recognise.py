@@ -99,8 +99,13 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
 def _read(pieces: list[DigitInk], model: DigitModel, unsure: float | None = None) -> tuple[np.ndarray, Readings]:
     """Each piece normalised, and what the model reads in it; given `unsure`, read again from other views
     where the model hesitates (`DigitModel.read_steadied`)."""
-    images = np.stack([normalise_digit(piece.intensity) for piece in pieces])
+    images = _normalised(pieces)
     return images, model.read(images) if unsure is None else model.read_steadied(images, unsure)
+
+
+def _normalised(pieces: list[DigitInk]) -> np.ndarray:
+    """Each piece as the model reads it: (n, 28, 28)."""
+    return np.stack([normalise_digit(piece.intensity) for piece in pieces])
 
 
 class _Budget:
@@ -126,7 +131,7 @@ def _cut(blob: DigitInk, model: DigitModel, budget: _Budget) -> tuple[list[Recog
     candidates = candidate_pieces(blob, seams)
     if not candidates.pieces or not budget.spend(len(candidates.pieces)):
         return None
-    images = np.stack([normalise_digit(piece.intensity) for piece in candidates.pieces])
+    images = _normalised(candidates.pieces)
     readings, flattened = model.read_flattened(images, CHOICE_FLATTENING)
     scores = _scores(readings)
     chain = best_chain(candidates, _scores(flattened))
