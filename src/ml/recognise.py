@@ -38,6 +38,18 @@ edge of its neighbour) as a digit at 99.99%, as surely as a whole digit, and as 
 such probabilities cannot tell a chain of fragments from the right one; flattened, a piece read nearer the
 edge of its class costs its chain more. Chosen on the tuning sets (docs/performance.md): flatter still, fewer
 numbers read whole. The probabilities reported for the pieces kept are those of `CUT_TEMPERATURE`."""
+WIDE = 0.8
+"""A blob at least this wide for its height may be digits run together that the model, reading it whole, takes
+for a mark or hesitates on as one digit: a number longer, or drawn more evenly, than the touching MNIST digits it
+was trained on. Such a blob is cut as well, and read as its pieces if they read surely (the two below)."""
+HESITANT = 0.9
+"""A wide blob less likely one digit than this is cut, however likely it is several."""
+SURE_PIECES = 0.74
+"""The cut of a wide blob read hesitantly as one digit is kept if the geometric mean of its pieces' flattened
+probabilities (`CHOICE_FLATTENING`) is at least this: fragments of one digit read less surely than that."""
+SURE_PIECES_OF_A_MARK = 0.95
+"""The same for a wide blob read as a mark, and higher: cut, a cursive word or a cloud gives pieces that read
+as digits too, if less surely than a number's (docs/performance.md)."""
 UNSURE = 0.8
 """A blob read whole less surely than this is read again from other views (`DigitModel.read_steadied`).
 Pieces of cut blobs are not: there are hundreds of them, and the cut is chosen among them anyway."""
@@ -75,15 +87,21 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     digits, marks, budget = [], [], _Budget(MAX_PIECES)
     for i, blob in enumerate(blobs):
         p, one, several = readings.digits[i], readings.one_digit[i], readings.several_digits[i]
-        if readings.not_a_digit[i] >= max(one, several, MARK):
+        is_mark = readings.not_a_digit[i] >= max(one, several, MARK)
+        doubted = blob.box.width >= WIDE * blob.box.height and (is_mark or one < HESITANT)
+        if is_mark and not doubted:
             marks.append(blob)
             continue
         whole = one * p.max()
         # A cut's pieces can only lower its likelihood below the blob's of being several digits:
-        # a blob likelier one digit than that is not worth cutting.
-        cut = _cut(blob.shrunk(CUT_HEIGHT), model, budget) if several > whole else None
-        if cut is not None and np.log(several) + cut[1] > np.log(max(whole, 1e-300)):
-            digits.extend(cut[0])
+        # a blob likelier one digit than that is not worth cutting, unless it is doubted.
+        cut = _cut(blob.shrunk(CUT_HEIGHT), model, budget) if several > whole or doubted else None
+        if cut is not None and not is_mark and np.log(several) + cut.score > np.log(max(whole, 1e-300)):
+            digits.extend(cut.digits)
+        elif cut is not None and doubted and cut.sure(SURE_PIECES_OF_A_MARK if is_mark else SURE_PIECES):
+            digits.extend(cut.digits)
+        elif is_mark:
+            marks.append(blob)
         else:
             # Not a mark, and either one digit or digits that could not be cut apart: the likeliest
             # digit is a guess a person can correct.
@@ -122,19 +140,33 @@ class _Budget:
         return True
 
 
-def _cut(blob: DigitInk, model: DigitModel, budget: _Budget) -> tuple[list[RecognisedDigit], float] | None:
-    """The digits of the best cut of a blob, the chain of pieces that reads best with their probabilities
-    flattened (`CHOICE_FLATTENING`), and its score: the sum over its pieces of the log-probability, as fitted,
-    that each is the digit read in it. None when no cut gives pieces that are all digits, or when reading its
-    pieces would overspend the budget."""
+@dataclass(frozen=True)
+class _Cut:
+    """The digits of a blob's best cut, the chain of pieces that reads best with their probabilities flattened
+    (`CHOICE_FLATTENING`)."""
+
+    digits: list[RecognisedDigit]
+    score: float
+    """The sum over its pieces of the log-probability, as fitted, that each is the digit read in it."""
+    flattened: float
+    """The mean over its pieces, as chosen, of that log-probability flattened."""
+
+    def sure(self, least: float) -> bool:
+        """Whether it holds several digits whose flattened probabilities' geometric mean is at least `least`."""
+        return len(self.digits) >= 2 and self.flattened >= np.log(least)
+
+
+def _cut(blob: DigitInk, model: DigitModel, budget: _Budget) -> _Cut | None:
+    """The best cut of a blob; None when no cut gives pieces that are all digits, or when reading its pieces
+    would overspend the budget."""
     seams = Seams(blob.intensity)
     candidates = candidate_pieces(blob, seams)
     if not candidates.pieces or not budget.spend(len(candidates.pieces)):
         return None
     images = _normalised(candidates.pieces)
     readings, flattened = model.read_flattened(images, CHOICE_FLATTENING)
-    scores = _scores(readings)
-    chain = best_chain(candidates, _scores(flattened))
+    scores, flattened_scores = _scores(readings), _scores(flattened)
+    chain = best_chain(candidates, flattened_scores)
     if chain is None:
         return None
     cut = [
@@ -151,8 +183,11 @@ def _cut(blob: DigitInk, model: DigitModel, budget: _Budget) -> tuple[list[Recog
     for k in range(len(cut) - 1):
         if cut[k].right == cut[k + 1].left:
             cut[k], cut[k + 1] = _moved(blob, seams, model, cut[k], cut[k + 1], budget)
-    digits = [_digit(piece.ink, piece.image, _tempered(piece.probabilities)) for piece in cut]
-    return digits, float(sum(piece.score for piece in cut))
+    return _Cut(
+        digits=[_digit(piece.ink, piece.image, _tempered(piece.probabilities)) for piece in cut],
+        score=float(sum(piece.score for piece in cut)),
+        flattened=float(np.mean(flattened_scores[chain])),
+    )
 
 
 @dataclass(frozen=True)

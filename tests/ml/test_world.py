@@ -97,6 +97,23 @@ def test_fragments_of_touching_digits_are_not_read_as_digits_of_their_own(model,
         assert read(model, encode(dark_on_light(page))) == "".join(str(labels[i]) for i in chosen)
 
 
+@pytest.mark.parametrize(("seed", "index", "number"), [(2006, 1, "548"), (2017, 7, "22"), (2027, 4, "44")])
+def test_numbers_drawn_touching_that_read_whole_as_a_mark_are_cut_into_their_digits(model, seed, index, number):
+    # Read whole, each blob is a mark at 80% or more, and the image was answered "no digit": drawn evenly, a number
+    # looks more like writing than the touching MNIST digits the model was trained on. Cut, its pieces read surely.
+    case = touching_drawn_cases(count=10, seed=seed)[index]
+    assert case.number == number
+    assert read(model, case.data) == number
+
+
+@pytest.mark.parametrize(("seed", "index", "number"), [(2022, 1, "71"), (2028, 7, "17"), (2029, 5, "72")])
+def test_numbers_drawn_touching_that_read_whole_hesitantly_as_one_digit_are_cut(model, seed, index, number):
+    # Read whole, each was one digit at even odds ("7" for 71, "2" for 72), with no more weight on being several.
+    case = touching_drawn_cases(count=10, seed=seed)[index]
+    assert case.number == number
+    assert read(model, case.data) == number
+
+
 def test_a_wide_0_and_a_4_with_a_long_bar_are_not_split(model):
     rng = np.random.default_rng(2)
     wide_zero = [handwriting.arc((0.7, 0.5), (0.7, 0.5), -90, 360)]
@@ -174,10 +191,10 @@ def touching_numbers_read(model, mnist_test):
 # The next three floors are what the committed model holds, below the 95% asked of it (the figures and
 # the gap are in docs/performance.md): they keep what was reached from slipping back.
 @pytest.mark.slow
-def test_numbers_with_touching_digits_are_read_whole_72_percent_of_the_time(touching_numbers_read):
+def test_numbers_with_touching_digits_are_read_whole_75_percent_of_the_time(touching_numbers_read):
     by_kind, _ = touching_numbers_read
     right, total = (sum(counts) for counts in zip(*by_kind.values()))
-    assert right / total >= 0.72
+    assert right / total >= 0.75
 
 
 @pytest.mark.slow
@@ -190,8 +207,8 @@ def test_the_digits_of_touching_numbers_are_as_sure_as_they_are_right(touching_n
 
 
 @pytest.mark.slow
-def test_numbers_drawn_on_the_pad_with_touching_digits_are_read_whole_59_percent_of_the_time(model):
-    assert share_read_right(model, touching_drawn_cases(count=200, seed=31)) >= 0.59
+def test_numbers_drawn_on_the_pad_with_touching_digits_are_read_whole_63_percent_of_the_time(model):
+    assert share_read_right(model, touching_drawn_cases(count=200, seed=31)) >= 0.63
 
 
 @pytest.mark.slow
