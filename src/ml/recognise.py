@@ -43,7 +43,10 @@ WIDE = 0.8
 for a mark or hesitates on as one digit: a number longer, or drawn more evenly, than the touching MNIST digits it
 was trained on. Such a blob is cut as well, and read as its pieces if they read surely (the two below)."""
 HESITANT = 0.9
-"""A wide blob less likely one digit than this is cut, however likely it is several."""
+"""A wide blob less likely one digit than this, and at least SOMEWHAT_SEVERAL likely several, is cut."""
+SOMEWHAT_SEVERAL = 0.05
+"""A wide blob the model reads hesitantly as one digit and never as several is one digit written oddly: a 0 drawn
+as a neat ellipse reads as one digit at 87% and as a mark at 13%, and cut, as "10"."""
 SURE_PIECES = 0.74
 """The cut of a wide blob read hesitantly as one digit is kept if the geometric mean of its pieces' flattened
 probabilities (`CHOICE_FLATTENING`) is at least this: fragments of one digit read less surely than that."""
@@ -88,7 +91,8 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     for i, blob in enumerate(blobs):
         p, one, several = readings.digits[i], readings.one_digit[i], readings.several_digits[i]
         is_mark = readings.not_a_digit[i] >= max(one, several, MARK)
-        doubted = blob.box.width >= WIDE * blob.box.height and (is_mark or one < HESITANT)
+        hesitant = one < HESITANT and several >= SOMEWHAT_SEVERAL
+        doubted = blob.box.width >= WIDE * blob.box.height and (is_mark or hesitant)
         if is_mark and not doubted:
             marks.append(blob)
             continue

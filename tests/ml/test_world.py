@@ -106,9 +106,9 @@ def test_numbers_drawn_touching_that_read_whole_as_a_mark_are_cut_into_their_dig
     assert read(model, case.data) == number
 
 
-@pytest.mark.parametrize(("seed", "index", "number"), [(2022, 1, "71"), (2028, 7, "17"), (2029, 5, "72")])
+@pytest.mark.parametrize(("seed", "index", "number"), [(2022, 1, "71"), (2001, 9, "14"), (2029, 5, "72")])
 def test_numbers_drawn_touching_that_read_whole_hesitantly_as_one_digit_are_cut(model, seed, index, number):
-    # Read whole, each was one digit at even odds ("7" for 71, "2" for 72), with no more weight on being several.
+    # Read whole, each was one digit at even odds ("7" for 71, "4" for 14), and only somewhat likely several.
     case = touching_drawn_cases(count=10, seed=seed)[index]
     assert case.number == number
     assert read(model, case.data) == number
