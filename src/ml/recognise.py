@@ -4,7 +4,8 @@ Each blob of ink is read whole first, as one digit, no digit, or several digits 
 blob the model hesitates on is read from a few views, and the readings averaged). One read as no
 digit is a mark, left out. One that may hold several digits is also cut where the pieces between
 the cuts read best as digits (`split`: segmentation by recognition), and the reading kept is the
-likelier: the blob as one digit, or the blob as several digits and each piece as its digit. An
+likelier: the blob as one digit, or the blob as several digits and each piece as its digit. A wide
+blob read as a mark, or hesitantly as one digit, is cut too, and read as its pieces if they read surely. An
 image whose marks are mostly not digits is writing or a picture, not a number, and reads as no
 digit at all.
 """
