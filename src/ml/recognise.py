@@ -94,13 +94,11 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
         is_mark = readings.not_a_digit[i] >= max(one, several, MARK)
         hesitant = one < HESITANT and several >= SOMEWHAT_SEVERAL
         doubted = blob.box.width >= WIDE * blob.box.height and (is_mark or hesitant)
-        if is_mark and not doubted:
-            marks.append(blob)
-            continue
         whole = one * p.max()
         # A cut's pieces can only lower its likelihood below the blob's of being several digits:
-        # a blob likelier one digit than that is not worth cutting, unless it is doubted.
-        cut = _cut(blob.shrunk(CUT_HEIGHT), model, budget) if several > whole or doubted else None
+        # a blob likelier one digit than that, or a mark, is not worth cutting, unless it is doubted.
+        worth_cutting = doubted or (not is_mark and several > whole)
+        cut = _cut(blob.shrunk(CUT_HEIGHT), model, budget) if worth_cutting else None
         if cut is not None and not is_mark and np.log(several) + cut.score > np.log(max(whole, 1e-300)):
             digits.extend(cut.digits)
         elif cut is not None and doubted and cut.sure(SURE_PIECES_OF_A_MARK if is_mark else SURE_PIECES):

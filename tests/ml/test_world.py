@@ -97,18 +97,21 @@ def test_fragments_of_touching_digits_are_not_read_as_digits_of_their_own(model,
         assert read(model, encode(dark_on_light(page))) == "".join(str(labels[i]) for i in chosen)
 
 
-@pytest.mark.parametrize(("seed", "index", "number"), [(2006, 1, "548"), (2017, 7, "22"), (2027, 4, "44")])
-def test_numbers_drawn_touching_that_read_whole_as_a_mark_are_cut_into_their_digits(model, seed, index, number):
-    # Read whole, each blob is a mark at 80% or more, and the image was answered "no digit": drawn evenly, a number
-    # looks more like writing than the touching MNIST digits the model was trained on. Cut, its pieces read surely.
-    case = touching_drawn_cases(count=10, seed=seed)[index]
-    assert case.number == number
-    assert read(model, case.data) == number
-
-
-@pytest.mark.parametrize(("seed", "index", "number"), [(2022, 1, "71"), (2001, 9, "14"), (2029, 5, "72")])
-def test_numbers_drawn_touching_that_read_whole_hesitantly_as_one_digit_are_cut(model, seed, index, number):
-    # Read whole, each was one digit at even odds ("7" for 71, "4" for 14), and only somewhat likely several.
+@pytest.mark.parametrize(
+    ("seed", "index", "number"),
+    [
+        # Read whole, each blob was a mark at 80% or more, and the image was answered "no digit": drawn evenly, a
+        # number looks more like writing than the touching MNIST digits the model was trained on.
+        pytest.param(2006, 1, "548", id="mark-548"),
+        pytest.param(2017, 7, "22", id="mark-22"),
+        pytest.param(2027, 4, "44", id="mark-44"),
+        # Read whole, each was one digit at even odds ("7" for 71, "4" for 14), and only somewhat likely several.
+        pytest.param(2022, 1, "71", id="hesitant-71"),
+        pytest.param(2001, 9, "14", id="hesitant-14"),
+        pytest.param(2029, 5, "72", id="hesitant-72"),
+    ],
+)
+def test_wide_numbers_drawn_touching_that_the_model_doubts_whole_are_cut_into_their_digits(model, seed, index, number):
     case = touching_drawn_cases(count=10, seed=seed)[index]
     assert case.number == number
     assert read(model, case.data) == number
