@@ -5,7 +5,8 @@ blob the model hesitates on is read from a few views, and the readings averaged)
 digit is a mark, left out. One that may hold several digits is also cut where the pieces between
 the cuts read best as digits (`split`: segmentation by recognition), and the reading kept is the
 likelier: the blob as one digit, or the blob as several digits and each piece as its digit. A wide
-blob read as a mark, or hesitantly as one digit, is cut too, and read as its pieces if they read surely. An
+blob read as a mark, or hesitantly as one digit, is cut too, and read as its pieces if they read surely. A
+wide blob left to be guessed as one digit, but much likelier no digit than that digit, is a drawing. An
 image whose marks are mostly not digits is writing or a picture, not a number, and reads as no
 digit at all.
 """
@@ -54,6 +55,12 @@ probabilities (`CHOICE_FLATTENING`) is at least this: fragments of one digit rea
 SURE_PIECES_OF_A_MARK = 0.95
 """The same for a wide blob read as a mark, and higher: cut, a cursive word or a cloud gives pieces that read
 as digits too, if less surely than a number's (docs/performance.md)."""
+DRAWING = 0.4
+"""A wide blob read as no digit at least this likely, and at least DRAWING_ODDS times as likely as the digit it
+would be guessed as, is a drawing (a cloud, a house), not a digit written oddly: it is left out as a mark."""
+DRAWING_ODDS = 2
+"""Chosen on the tuning sets (docs/performance.md): it changed none of their numbers or single digits. Narrow
+blobs are not judged so: a single digit written oddly was lost when they were."""
 UNSURE = 0.8
 """A blob read whole less surely than this is read again from other views (`DigitModel.read_steadied`).
 Pieces of cut blobs are not: there are hundreds of them, and the cut is chosen among them anyway."""
@@ -93,7 +100,8 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
         p, one, several = readings.digits[i], readings.one_digit[i], readings.several_digits[i]
         is_mark = readings.not_a_digit[i] >= max(one, several, MARK)
         hesitant = one < HESITANT and several >= SOMEWHAT_SEVERAL
-        doubted = blob.box.width >= WIDE * blob.box.height and (is_mark or hesitant)
+        wide = blob.box.width >= WIDE * blob.box.height
+        doubted = wide and (is_mark or hesitant)
         whole = one * p.max()
         # A cut's pieces can only lower its likelihood below the blob's of being several digits:
         # a blob likelier one digit than that, or a mark, is not worth cutting, unless it is doubted.
@@ -103,7 +111,7 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
             digits.extend(cut.digits)
         elif cut is not None and doubted and cut.sure(SURE_PIECES_OF_A_MARK if is_mark else SURE_PIECES):
             digits.extend(cut.digits)
-        elif is_mark:
+        elif is_mark or (wide and readings.not_a_digit[i] >= max(DRAWING, DRAWING_ODDS * whole)):
             marks.append(blob)
         else:
             # Not a mark, and either one digit or digits that could not be cut apart: the likeliest

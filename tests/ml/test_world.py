@@ -9,6 +9,7 @@ import pytest
 from benchmarks.engine import read_cases
 from benchmarks.variants import dark_on_light, encode, iou
 from benchmarks.world import (
+    cloud,
     non_digit_cases,
     on_pad,
     photographed_cases,
@@ -143,6 +144,13 @@ def test_hello_and_a_handwritten_a_read_as_no_digit(model):
         assert read(model, encode(dark_on_light(ink))) is None
 
 
+def test_a_cloud_drawn_on_the_pad_reads_as_no_digit(model):
+    # Wide, no digit at 66%, one digit at 17% and several at 17%, and its cut reads unsurely: it was guessed as
+    # a 0 at 93%. The cloud is a kind of drawing the model was never trained on.
+    rng = np.random.default_rng(2000)
+    assert read(model, on_pad(cloud(rng), rng)) is None
+
+
 def test_a_stray_scribble_beside_a_number_is_left_out(model, mnist_test):
     images, labels = mnist_test
     rng = np.random.default_rng(8)
@@ -215,8 +223,8 @@ def test_numbers_drawn_on_the_pad_with_touching_digits_are_read_whole_63_percent
 
 
 @pytest.mark.slow
-def test_non_digits_are_answered_no_digit_94_percent_of_the_time(model):
-    assert share_read_right(model, non_digit_cases(per_kind=8, seed=31)) >= 0.94
+def test_non_digits_are_answered_no_digit_94_5_percent_of_the_time(model):
+    assert share_read_right(model, non_digit_cases(per_kind=8, seed=31)) >= 0.945
 
 
 def test_the_pieces_read_while_cutting_one_image_are_bounded(model, mnist_test, monkeypatch):
