@@ -6,8 +6,8 @@ digit is a mark, left out. One that may hold several digits is also cut where th
 the cuts read best as digits (`split`: segmentation by recognition), and the reading kept is the
 likelier: the blob as one digit, or the blob as several digits and each piece as its digit. A wide
 blob read as a mark, or hesitantly as one digit, is cut too, and read as its pieces if they read surely. A
-wide blob left to be guessed as one digit, but much likelier no digit than that digit, is a drawing. An
-image whose marks are mostly not digits is writing or a picture, not a number, and reads as no
+blob wider than high left to be guessed as one digit, but much likelier no digit than that digit, is a
+drawing. An image whose marks are mostly not digits is writing or a picture, not a number, and reads as no
 digit at all.
 """
 
@@ -56,11 +56,13 @@ SURE_PIECES_OF_A_MARK = 0.95
 """The same for a wide blob read as a mark, and higher: cut, a cursive word or a cloud gives pieces that read
 as digits too, if less surely than a number's (docs/performance.md)."""
 DRAWING = 0.4
-"""A wide blob read as no digit at least this likely, and at least DRAWING_ODDS times as likely as the digit it
-would be guessed as, is a drawing (a cloud, a house), not a digit written oddly: it is left out as a mark."""
+"""A blob at least DRAWING_WIDTH as wide as high, read as no digit at least this likely and at least DRAWING_ODDS
+times as likely as the digit it would be guessed as, is a drawing (a cloud, an infinity sign), not a digit
+written oddly: it is left out as a mark."""
 DRAWING_ODDS = 2
-"""Chosen on the tuning sets (docs/performance.md): it changed none of their numbers or single digits. Narrow
-blobs are not judged so: a single digit written oddly was lost when they were."""
+DRAWING_WIDTH = 1.1
+"""Chosen on the tuning sets (docs/performance.md), where it changed none of the numbers or single digits: judged
+so, blobs less wide lost single digits written oddly (a few in 10,000)."""
 UNSURE = 0.8
 """A blob read whole less surely than this is read again from other views (`DigitModel.read_steadied`).
 Pieces of cut blobs are not: there are hundreds of them, and the cut is chosen among them anyway."""
@@ -100,8 +102,8 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
         p, one, several = readings.digits[i], readings.one_digit[i], readings.several_digits[i]
         is_mark = readings.not_a_digit[i] >= max(one, several, MARK)
         hesitant = one < HESITANT and several >= SOMEWHAT_SEVERAL
-        wide = blob.box.width >= WIDE * blob.box.height
-        doubted = wide and (is_mark or hesitant)
+        doubted = blob.box.width >= WIDE * blob.box.height and (is_mark or hesitant)
+        drawing_wide = blob.box.width >= DRAWING_WIDTH * blob.box.height
         whole = one * p.max()
         # A cut's pieces can only lower its likelihood below the blob's of being several digits:
         # a blob likelier one digit than that, or a mark, is not worth cutting, unless it is doubted.
@@ -111,7 +113,7 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
             digits.extend(cut.digits)
         elif cut is not None and doubted and cut.sure(SURE_PIECES_OF_A_MARK if is_mark else SURE_PIECES):
             digits.extend(cut.digits)
-        elif is_mark or (wide and readings.not_a_digit[i] >= max(DRAWING, DRAWING_ODDS * whole)):
+        elif is_mark or (drawing_wide and readings.not_a_digit[i] >= max(DRAWING, DRAWING_ODDS * whole)):
             marks.append(blob)
         else:
             # Not a mark, and either one digit or digits that could not be cut apart: the likeliest
