@@ -57,7 +57,7 @@ SURE_PIECES_OF_A_MARK = 0.95
 as digits too, if less surely than a number's (docs/performance.md)."""
 DRAWING = 0.4
 """A blob at least DRAWING_WIDTH as wide as high, read as no digit at least this likely and at least DRAWING_ODDS
-times as likely as the digit it would be guessed as, is a drawing (a cloud, an infinity sign), not a digit
+times as likely as the digit it would be guessed as, is a drawing (a cloud, a scribble), not a digit
 written oddly: it is left out as a mark."""
 DRAWING_ODDS = 2
 DRAWING_WIDTH = 1.1
