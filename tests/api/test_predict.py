@@ -1,5 +1,6 @@
 """POST /api/predict: the three ways to send an image, what is stored, the cache, and each way a request fails."""
 
+import base64
 import dataclasses
 import io
 
@@ -97,6 +98,17 @@ def test_predict_accepts_base64_wrapped_in_lines(client, seven):
 
     assert response.status_code == 201
     assert response.json["number"] == "7"
+
+
+def test_predict_accepts_base64url_with_or_without_its_padding(client, seven):
+    text = base64.urlsafe_b64encode(seven).decode()
+    assert {"-", "_"} & set(text), "the image's base64 differs between the two alphabets"
+
+    for image in (text, text.rstrip("="), f"data:image/png;base64,{text}"):
+        response = client.post("/api/predict", json={"image": image})
+
+        assert response.status_code == 201, response.json
+        assert response.json["number"] == "7"
 
 
 def test_predict_reads_every_digit_left_to_right_as_the_engine_does(app, client, number_2024):
@@ -284,6 +296,8 @@ BAD_REQUESTS = [
     ("an empty image", dict(json={"image": ""}), 400, "should be non-empty"),
     ("malformed base64", dict(json={"image": "iVBORw0KGgo$"}), 400, "not valid base64"),
     ("base64 that is not ASCII", dict(json={"image": "\u00e9\u00ee+)?"}), 400, "not valid base64"),
+    ("base64 of both alphabets", dict(json={"image": "iVBO+w0K/goA-AAA_"}), 400, "mixes base64's alphabet"),
+    ("base64 one character too long", dict(json={"image": "iVBORw0KG"}), 400, "not valid base64"),
     ("a data URL without base64", dict(json={"image": "data:image/png,%89PNG"}), 400, "not base64-encoded"),
     ("save not a boolean", dict(json={"image": b64(SEVEN), "save": "no"}), 400, "is not of type 'boolean'"),
     ("an unknown source", dict(json={"image": b64(SEVEN), "source": "fax"}), 400, "'fax' is not one of"),
