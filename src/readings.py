@@ -294,15 +294,16 @@ def is_label_for(label: str | None, number: str) -> bool:
     return label is not None and len(label) == len(number) and DIGITS.fullmatch(label) is not None
 
 
-def correct_prediction(prediction: Prediction, label: str | None) -> None:
-    """Record the number a person says was written (one digit per digit read), or withdraw it with None."""
+def correct_prediction(prediction: Prediction, label: str | None, as_read: bool = False) -> None:
+    """Record the number a person says was written (one digit per digit read), or withdraw it with None; with
+    `as_read`, only if no other correction was made since the prediction was read (`storage.set_label`)."""
     if label is not None and not is_label_for(label, prediction.number):
         raise LabelMismatch(
             f"Prediction {prediction.public_id} read {len(prediction.number)} digit(s) ({prediction.number}); "
             # reprlib: a label may be megabytes long, and the answer quotes it.
             f"give the true digit for each of them, e.g. {prediction.number!r}, not {reprlib.repr(label)}."
         )
-    storage.set_label(prediction, label)
+    storage.set_label(prediction, label, as_read)
 
 
 def exported_digits(client_id: str | None) -> tuple[int, int]:

@@ -1,7 +1,8 @@
 """Stored predictions and samples: the queries the service runs, the tables created and the stored
 predictions cleared once per start of the service, and the `init-db` and `clear-predictions` commands.
 
-Every function here raises domain errors (`PredictionNotFound`, `PredictionChanged`, `DatabaseUnavailable`),
+Every function here raises domain errors (`PredictionNotFound`, `PredictionChanged`, `PredictionCorrected`,
+`DatabaseUnavailable`),
 never HTTP ones."""
 
 import multiprocessing
@@ -16,10 +17,10 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import BigInteger, and_, bindparam, delete, func, insert, inspect, select, text
+from sqlalchemy import BigInteger, and_, bindparam, delete, func, insert, inspect, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import undefer
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from src import database
@@ -82,6 +83,17 @@ class PredictionChanged(Exception):
         super().__init__(
             f"Prediction {public_id} was replaced by a new reading while this request was made; "
             "nothing was changed. Read it again, then correct it."
+        )
+
+
+class PredictionCorrected(Exception):
+    """The prediction was corrected by another request after this one read it, and this one asked to change it
+    only as read: nothing was changed."""
+
+    def __init__(self, public_id: str):
+        super().__init__(
+            f"Prediction {public_id} was corrected by another request since the version this one named in If-Match; "
+            "nothing was changed. Get it again, then retry."
         )
 
 
@@ -324,14 +336,35 @@ def replace_prediction(prediction: Prediction, **columns) -> None:
 
 
 @needs_database
-def set_label(prediction: Prediction, label: str | None) -> None:
+def set_label(prediction: Prediction, label: str | None, as_read: bool = False) -> None:
     """Record a correction, or withdraw it with None, and the samples it makes, in one transaction:
     one sample per digit, with the input the model saw, the true digit and the digit read. A row stored
-    by an earlier version without an input for each digit makes none."""
+    by an earlier version without an input for each digit makes none.
+
+    With `as_read`, only if the prediction still holds the correction it held when read: a request that
+    named the version it saw must not undo a correction made since (PredictionCorrected)."""
     side = 28 * 28
+    labelled_at = utc_now() if label is not None else None
+    public_id, sha256 = prediction.public_id, prediction.sha256
+    still = [Prediction.id == prediction.id, Prediction.sha256 == sha256]
+    if as_read:
+        still += [
+            Prediction.label.is_not_distinct_from(prediction.label),
+            Prediction.labelled_at.is_not_distinct_from(prediction.labelled_at),
+        ]
+    # One conditional UPDATE: the check and the change in one statement, so that another request's
+    # change between them is not overwritten.
+    changed = db.session.execute(
+        update(Prediction).where(*still).values(label=label, labelled_at=labelled_at),
+        execution_options={"synchronize_session": False},
+    )
+    if changed.rowcount == 0:
+        db.session.rollback()
+        now = get_prediction(public_id)  # PredictionNotFound if it was deleted
+        raise PredictionChanged(public_id) if now.sha256 != sha256 else PredictionCorrected(public_id)
+    set_committed_value(prediction, "label", label)
+    set_committed_value(prediction, "labelled_at", labelled_at)
     with _unless_gone_or_replaced(prediction):
-        prediction.label = label
-        prediction.labelled_at = utc_now() if label is not None else None
         db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
         readable = prediction.number.isascii() and prediction.number.isdigit()
         if label is not None and readable and len(prediction.inputs or b"") == side * len(label):

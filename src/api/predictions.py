@@ -176,7 +176,9 @@ class PredictionItem(Resource):
 
     def patch(self, prediction_id: str):
         prediction = unless_changed(own_prediction(prediction_id))
-        correct_prediction(prediction, json_body("LabelRequest")["label"])
+        # A version named in If-Match must still be the prediction's when it is changed, not only when read.
+        as_read = "If-Match" in request.headers and not request.if_match.star_tag
+        correct_prediction(prediction, json_body("LabelRequest")["label"], as_read)
         return with_etag(prediction_json(prediction))
 
     def delete(self, prediction_id: str):

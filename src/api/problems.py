@@ -10,7 +10,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from src.database import DatabaseUnavailable
 from src.errors import LabelMismatch, ModelUnavailable, NoDigitFound, QuotaExceeded
 from src.ml import ImageTooLarge, NotAnImage
-from src.storage import PredictionChanged, PredictionNotFound
+from src.storage import PredictionChanged, PredictionCorrected, PredictionNotFound
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -20,6 +20,7 @@ DOMAIN_ERRORS = {
     NotAnImage: 415,
     PredictionNotFound: 404,
     PredictionChanged: 409,
+    PredictionCorrected: 412,
     LabelMismatch: 422,
     ModelUnavailable: 503,
     DatabaseUnavailable: 503,

@@ -103,3 +103,41 @@ def test_an_image_read_as_its_prediction_is_deleted_comes_whole(client, seven, m
 
     assert answer.status_code == 200
     assert answer.data.startswith(b"\x89PNG")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_database_client(request, make_app):
+    """A client of the service on SQLite, and on the test's own PostgreSQL schema."""
+    if request.param == "sqlite":
+        return make_app().test_client()
+    return make_app(**request.getfixturevalue("postgres_settings")).test_client()
+
+
+def test_a_correction_naming_a_version_corrected_meanwhile_is_412_and_the_other_correction_stays(
+    any_database_client, seven, meanwhile
+):
+    client = any_database_client
+    url = f"/api/predictions/{predict(client, seven)['id']}"
+    seen = {"If-Match": client.get(url).json["etag"]}
+    first = []
+    meanwhile(lambda: first.append(client.patch(url, json={"label": "1"}, headers=seen).status_code))
+
+    answer = client.patch(url, json={"label": "4"}, headers=seen)
+
+    assert (first, answer.status_code) == ([200], 412), answer.json
+    assert answer.mimetype == "application/problem+json"
+    assert "corrected by another request" in answer.json["detail"]
+    assert client.get(url).json["label"] == "1"
+    assert [s["label"] for s in client.get("/api/samples", headers=ADMIN).json["items"]] == [1]
+
+
+@pytest.mark.parametrize("headers", [{}, {"If-Match": "*"}], ids=["without If-Match", "If-Match *"])
+def test_a_correction_naming_no_version_applies_after_one_made_meanwhile(client, seven, meanwhile, headers):
+    url = f"/api/predictions/{predict(client, seven)['id']}"
+    meanwhile(lambda: client.patch(url, json={"label": "1"}))
+
+    answer = client.patch(url, json={"label": "4"}, headers=headers)
+
+    assert answer.status_code == 200, answer.json
+    assert client.get(url).json["label"] == "4"
+    assert [s["label"] for s in client.get("/api/samples", headers=ADMIN).json["items"]] == [4]
