@@ -2,8 +2,7 @@
 predictions cleared once per start of the service, and the `init-db` and `clear-predictions` commands.
 
 Every function here raises domain errors (`PredictionNotFound`, `PredictionChanged`, `PredictionCorrected`,
-`DatabaseUnavailable`),
-never HTTP ones."""
+`DatabaseUnavailable`), never HTTP ones."""
 
 import multiprocessing
 import threading
@@ -92,8 +91,8 @@ class PredictionCorrected(Exception):
 
     def __init__(self, public_id: str):
         super().__init__(
-            f"Prediction {public_id} was corrected by another request since the version this one named in If-Match; "
-            "nothing was changed. Get it again, then retry."
+            f"Prediction {public_id} was corrected by another request after this one read it; nothing was changed. "
+            "Read it again, then correct it."
         )
 
 
@@ -364,25 +363,24 @@ def set_label(prediction: Prediction, label: str | None, as_read: bool = False) 
         raise PredictionChanged(public_id) if now.sha256 != sha256 else PredictionCorrected(public_id)
     set_committed_value(prediction, "label", label)
     set_committed_value(prediction, "labelled_at", labelled_at)
-    with _unless_gone_or_replaced(prediction):
-        db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
-        readable = prediction.number.isascii() and prediction.number.isdigit()
-        if label is not None and readable and len(prediction.inputs or b"") == side * len(label):
-            db.session.add_all(
-                Sample(
-                    prediction_id=prediction.public_id,
-                    position=position,
-                    input=prediction.inputs[position * side : (position + 1) * side],
-                    label=int(true),
-                    read=int(read),
-                    model_version=prediction.model_version,
-                    source=prediction.source,
-                    client_id=prediction.client_id,
-                    created_at=prediction.labelled_at,
-                )
-                for position, (true, read) in enumerate(zip(label, prediction.number))
+    db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
+    readable = prediction.number.isascii() and prediction.number.isdigit()
+    if label is not None and readable and len(prediction.inputs or b"") == side * len(label):
+        db.session.add_all(
+            Sample(
+                prediction_id=prediction.public_id,
+                position=position,
+                input=prediction.inputs[position * side : (position + 1) * side],
+                label=int(true),
+                read=int(read),
+                model_version=prediction.model_version,
+                source=prediction.source,
+                client_id=prediction.client_id,
+                created_at=prediction.labelled_at,
             )
-        db.session.commit()
+            for position, (true, read) in enumerate(zip(label, prediction.number))
+        )
+    db.session.commit()
 
 
 @needs_database
