@@ -358,9 +358,7 @@ def set_label(prediction: Prediction, label: str | None, as_read: bool = False) 
         execution_options={"synchronize_session": False},
     )
     if changed.rowcount == 0:
-        db.session.rollback()
-        now = get_prediction(public_id)  # PredictionNotFound if it was deleted
-        raise PredictionChanged(public_id) if now.sha256 != sha256 else PredictionCorrected(public_id)
+        raise _why_unchanged(public_id, sha256)
     set_committed_value(prediction, "label", label)
     set_committed_value(prediction, "labelled_at", labelled_at)
     db.session.execute(delete(Sample).where(Sample.prediction_id == prediction.public_id))
@@ -402,13 +400,20 @@ def _unless_gone_or_replaced(prediction: Prediction):
     """Change `prediction` only as it was read: each UPDATE of it matches its row only if it still holds the
     image it held (`Prediction`'s version is its image's SHA-256). If another request deleted or replaced it
     meanwhile, nothing is changed, and PredictionNotFound or PredictionChanged says which."""
-    public_id = prediction.public_id
+    public_id, sha256 = prediction.public_id, prediction.sha256
     try:
         yield
     except (StaleDataError, ObjectDeletedError):
-        db.session.rollback()
-        get_prediction(public_id)  # PredictionNotFound if it was deleted
-        raise PredictionChanged(public_id) from None
+        raise _why_unchanged(public_id, sha256) from None
+
+
+def _why_unchanged(public_id: str, sha256: str) -> Exception:
+    """After a change to a prediction that matched no row, rolled back: why. PredictionNotFound is raised if it
+    was deleted; the error returned is PredictionChanged if it holds another image than `sha256`, the one read,
+    else PredictionCorrected."""
+    db.session.rollback()
+    now = get_prediction(public_id)
+    return PredictionChanged(public_id) if now.sha256 != sha256 else PredictionCorrected(public_id)
 
 
 @needs_database
