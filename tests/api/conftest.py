@@ -81,6 +81,14 @@ def postgres_settings(postgres_schema):
     return {"DATABASE_URL": schema_url(postgres_schema)}
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request, make_app):
+    """The name of a database and an app storing its predictions there."""
+    if request.param == "sqlite":
+        return request.param, make_app()
+    return request.param, make_app(**request.getfixturevalue("postgres_settings"))
+
+
 @pytest.fixture
 def redis_prefix():
     """A Redis key prefix of the test's own; its keys are deleted afterwards."""

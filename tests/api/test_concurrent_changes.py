@@ -105,18 +105,10 @@ def test_an_image_read_as_its_prediction_is_deleted_comes_whole(client, seven, m
     assert answer.data.startswith(b"\x89PNG")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_database_client(request, make_app):
-    """A client of the service on SQLite, and on the test's own PostgreSQL schema."""
-    if request.param == "sqlite":
-        return make_app().test_client()
-    return make_app(**request.getfixturevalue("postgres_settings")).test_client()
-
-
 def test_a_correction_naming_a_version_corrected_meanwhile_is_412_and_the_other_correction_stays(
-    any_database_client, seven, meanwhile
+    database, seven, meanwhile
 ):
-    client = any_database_client
+    client = database[1].test_client()
     url = f"/api/predictions/{predict(client, seven)['id']}"
     seen = {"If-Match": client.get(url).json["etag"]}
     first = []

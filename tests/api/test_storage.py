@@ -22,14 +22,6 @@ from tests.api.conftest import stored_total
 from tests.conftest import ADMIN, serving
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request, make_app):
-    """The name of a database and an app storing its predictions there."""
-    if request.param == "sqlite":
-        return request.param, make_app()
-    return request.param, make_app(**request.getfixturevalue("postgres_settings"))
-
-
 def test_sqlite_runs_with_wal_and_a_busy_timeout(app):
     with app.app_context():
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
