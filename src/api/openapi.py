@@ -1,6 +1,7 @@
 """The API's OpenAPI document, and JSON request bodies checked against the schemas it declares."""
 
 import json
+import re
 import reprlib
 from functools import cache
 from pathlib import Path
@@ -46,7 +47,16 @@ def _type(validator, types, instance, schema):
         yield ValidationError(f"{quoted} is not of type {', '.join(map(repr, types))}")
 
 
-Validator = validators.extend(Draft202012Validator, {"type": _type})
+def _pattern(validator, pattern, instance, schema):
+    """jsonschema's `pattern`, saying what the value must be in the words of the schema's `title` where it has
+    one: its own message quotes the regular expression, written for Python's `re` (the "(?!\\n)" that keeps "$"
+    from matching before a final newline), which tells a person sending a label or an id little."""
+    if validator.is_type(instance, "string") and not re.search(pattern, instance):
+        what = f"is not {schema['title']}" if "title" in schema else f"does not match {pattern!r}"
+        yield ValidationError(f"{reprlib.repr(instance)} {what}")
+
+
+Validator = validators.extend(Draft202012Validator, {"type": _type, "pattern": _pattern})
 
 
 @cache

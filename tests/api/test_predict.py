@@ -223,7 +223,7 @@ def test_a_new_reading_of_a_drawing_replaces_the_clients_earlier_prediction(app,
         ("a deleted one", 404, "There is no prediction"),
         ("not to be saved", 400, "cannot go with save false"),
         ("an integer", 400, "is not of type 'string'"),
-        ("not an id", 400, "does not match"),
+        ("not an id", 400, 'is not a prediction\'s id, as the service gave it in "id" (at $.replaces).'),
     ],
 )
 def test_a_reading_replaces_only_a_prediction_of_the_same_client(app, client, seven, whose, status, detail):

@@ -215,7 +215,11 @@ def test_a_label_gives_one_digit_for_each_digit_read(client, three):
 @pytest.mark.parametrize(
     "request_kwargs, status, detail",
     [
-        (dict(json={"label": "seven"}), 400, "does not match"),
+        (
+            dict(json={"label": "seven"}),
+            400,
+            "'seven' is not a number in the digits 0 to 9, one for each digit read, e.g. \"2024\" (at $.label).",
+        ),
         (dict(json={"label": 7}), 400, "is not of type 'string', 'null'"),
         (dict(json={}), 400, "'label' is a required property"),
         (dict(data="{", content_type="application/json"), 400, "not valid JSON"),
@@ -287,6 +291,9 @@ def test_a_label_of_anything_but_one_ascii_digit_per_digit_read_is_refused(clien
     response = client.patch(f"/api/predictions/{three[1]['id']}", json={"label": label})
 
     assert response.status_code == 400
+    # What a label must be, in words: not the schema's regular expression, written for Python's re.
+    assert "is not a number in the digits 0 to 9" in response.json["detail"]
+    assert "[0-9]" not in response.json["detail"]
     assert client.get(f"/api/predictions/{three[1]['id']}").json["label"] is None
     assert client.get("/api/stats").status_code == 200
 
