@@ -17,6 +17,19 @@ def process_cpu(pid: int) -> float:
     return _name_and_seconds(Path(f"/proc/{pid}/stat").read_text())[1]
 
 
+def preemptions(pids: set[int]) -> dict[int, int]:
+    """How many times the scheduler has taken the core from each process so far while it could still run (its
+    involuntary context switches); a process that has ended is left out."""
+    counts = {}
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        counts[pid] = int(status.split("nonvoluntary_ctxt_switches:", 1)[1].split()[0])
+    return counts
+
+
 def cpu_seconds() -> dict[int, tuple[str, float]]:
     """Every process's name and CPU seconds so far."""
     seconds = {}

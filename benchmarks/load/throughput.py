@@ -1,6 +1,7 @@
 """The `load` scenario: 4 workers against 1, the tail of the latencies, and the CPU a stored prediction costs
 the service against what the engine alone costs, all measured in turns in one run."""
 
+import os
 import statistics
 import time
 
@@ -24,6 +25,12 @@ def engine_cpu(model, canvases: list[bytes]) -> list[float]:
 
 def per_prediction_ms(runs: list[Run], group: str) -> float:
     return 1000 * sum(run.cpu[group] for run in runs) / max(sum(run.created for run in runs), 1)
+
+
+def preempted(runs: list[Run]) -> float:
+    """Times a worker lost its core per stored prediction: each time, another program's code and data take the
+    core's caches, and the worker pays to bring its own back (docs/capacity.md)."""
+    return sum(run.preempted for run in runs) / max(sum(run.created for run in runs), 1)
 
 
 def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
@@ -79,6 +86,10 @@ def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
         f"PostgreSQL {per_prediction_ms(four_runs, 'PostgreSQL'):.2f} ms, "
         f"Redis {per_prediction_ms(four_runs, 'Redis'):.2f} ms; 1 worker: gunicorn "
         f"{per_prediction_ms(turns['1 worker'], 'gunicorn'):.2f} ms"
+    )
+    print(
+        f"  the scheduler took the core from a worker {preempted(four_runs):.1f} times a stored prediction with "
+        f"4 workers on {os.cpu_count()} cores, {preempted(turns['1 worker']):.1f} with 1"
     )
     print(f"  the engine alone, CPU per canvas (mean of {len(engine)}): {engine_ms:.2f} ms")
     print(

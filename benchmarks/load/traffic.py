@@ -17,7 +17,7 @@ from pathlib import Path
 from benchmarks.variants import single_digit_samples
 from src.ml import mnist
 
-from .cpu import cpu_seconds, cpu_used
+from .cpu import cpu_seconds, cpu_used, preemptions
 from .stack import Stack
 
 REQUEST_TIMEOUT = 10
@@ -75,6 +75,8 @@ class Run:
     seconds: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds used during the run by gunicorn, nginx, PostgreSQL, Redis, this process and the rest."""
+    preempted: int = 0
+    """How many times the scheduler took the core from a gunicorn worker during the run (`cpu.preemptions`)."""
 
     def measured(self, after: float = 0.0, before: float = float("inf")) -> list[Answer]:
         return [answer for answer in self.answers if after <= answer.started < before]
@@ -139,6 +141,7 @@ def load(
     run = Run()
     stack_processes = running.processes()
     before = cpu_seconds()
+    preempted_before = preemptions(running.workers())
     started = time.perf_counter()
     deadline = started + seconds
     lock = threading.Lock()
@@ -174,6 +177,9 @@ def load(
     for name, pids in running.processes().items():
         stack_processes[name] |= pids
     run.cpu = cpu_used(before, cpu_seconds(), stack_processes)
+    # A worker replaced during the run is counted from its start.
+    preempted_after = preemptions(running.workers())
+    run.preempted = sum(count - preempted_before.get(pid, 0) for pid, count in preempted_after.items())
     return run
 
 
