@@ -4,6 +4,7 @@ the service against what the engine alone costs, all measured in turns in one ru
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 from benchmarks.service import time_engine
 from src.ml import DEFAULT_MODEL_PATH, load_model
@@ -23,14 +24,19 @@ def engine_cpu(model, canvases: list[bytes]) -> list[float]:
     return time_engine(model, canvases, clock=time.process_time)
 
 
+def per_prediction(runs: list[Run], amount: Callable[[Run], float]) -> float:
+    """What each run's `amount` adds up to, per prediction the runs stored."""
+    return sum(amount(run) for run in runs) / max(sum(run.created for run in runs), 1)
+
+
 def per_prediction_ms(runs: list[Run], group: str) -> float:
-    return 1000 * sum(run.cpu[group] for run in runs) / max(sum(run.created for run in runs), 1)
+    return 1000 * per_prediction(runs, lambda run: run.cpu[group])
 
 
 def preempted(runs: list[Run]) -> float:
     """Times a worker lost its core per stored prediction: each time, another program's code and data take the
     core's caches, and the worker pays to bring its own back (docs/capacity.md)."""
-    return sum(run.preempted for run in runs) / max(sum(run.created for run in runs), 1)
+    return per_prediction(runs, lambda run: run.preempted)
 
 
 def scenario_load(deployment: Deployment, requests: Requests, args) -> bool:
