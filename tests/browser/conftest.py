@@ -152,6 +152,18 @@ def refused_with(page, url: str, status: int, detail: str) -> None:
     )
 
 
+def corrected_elsewhere(page, label: str) -> None:
+    """Another tab of the same browser corrects the newest prediction in the page's history to `label`: the page
+    itself still shows it as it was."""
+    prediction_id = page.locator("#history .history-item").first.get_attribute("data-id")
+    answer = page.request.patch(
+        f"/api/predictions/{prediction_id}",
+        data=json.dumps({"label": label}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status == 200
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -3,13 +3,12 @@ however often it is read, and another browser sees none of it."""
 
 import base64
 import http.server
-import json
 import threading
 from contextlib import contextmanager
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, Traffic, open_page
+from tests.browser.conftest import DESKTOP, PHONE, Traffic, corrected_elsewhere, open_page
 from tests.browser.drawing import draw_number, draw_stroke, finger, number_png, strokes_on_pad
 
 
@@ -110,13 +109,7 @@ def test_a_correction_made_from_a_list_another_tab_changed_since_is_refused_and_
     draw_number(page, "7")
     item = page.locator("#history .history-item")
     expect(item.locator(".history-item__value")).to_have_text("7")
-    # Another tab of the same browser corrects it meanwhile: this list still shows it uncorrected.
-    elsewhere = page.request.patch(
-        f"/api/predictions/{item.get_attribute('data-id')}",
-        data=json.dumps({"label": "1"}),
-        headers={"Content-Type": "application/json"},
-    )
-    assert elsewhere.status == 200
+    corrected_elsewhere(page, "1")
     console.allow(r"status of 412")
 
     item.get_by_role("button", name="Correct it").click()
@@ -125,6 +118,7 @@ def test_a_correction_made_from_a_list_another_tab_changed_since_is_refused_and_
 
     expect(item.locator(".correction__error")).to_contain_text("changed in another tab or window")
     expect(item.locator(".history-item__value")).to_have_text("1")
+    expect(page.locator("#result")).to_have_text("1")
     page.screenshot(path=screenshots / "history-correction-refused-changed-elsewhere.png")
     assert stored() == [("7", "1", "canvas")]
     item.locator(".correction select").select_option("4")

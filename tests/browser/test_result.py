@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import answers_with, refused_with
+from tests.browser.conftest import answers_with, corrected_elsewhere, refused_with
 from tests.browser.drawing import DIGITS, STYLES, draw_number, draw_stroke, finger, strokes_on_pad
 from tests.browser.pixels import drawn_bars
 
@@ -172,3 +172,47 @@ def test_a_scribble_beside_the_number_is_said_to_be_left_out(page, screenshots):
     expect(page.locator("#result")).to_have_text("10")
     expect(page.locator(".readout__summary")).to_have_text(re.compile(r"; one mark left out, not read as a digit$"))
     page.screenshot(path=screenshots / "desktop-mark-left-out.png")
+
+
+def test_a_correction_made_in_the_history_shows_in_the_result_and_the_next_one_builds_on_it(page, stored):
+    draw_number(page, "47")
+    expect(page.locator("#result")).to_have_text("47")
+    item = page.locator("#history .history-item")
+    item.get_by_role("button", name="Correct it").click()
+    item.locator(".correction select").nth(1).select_option("1")
+    item.get_by_role("button", name="Save").click()
+    expect(item.locator(".history-item__value")).to_have_text("41")
+
+    expect(page.locator("#result")).to_have_text("41")
+    expect(page.locator(".readout__summary")).to_have_text("Corrected by you: the model read 47.")
+    page.locator(".digit-chip").nth(0).click()
+    page.locator(".digit-fix .digit-key", has_text="9").click()
+
+    expect(page.locator("#result")).to_have_text("91")
+    assert stored() == [("47", "91", "canvas")]
+
+
+def test_a_correction_another_tab_made_since_is_not_overwritten_from_the_result(
+    phone_page, stored, console, screenshots
+):
+    page = phone_page
+    draw_number(page, "47", stroke=finger(page))
+    expect(page.locator("#result")).to_have_text("47")
+    page.locator(".digit-chip").nth(1).tap()
+    page.locator(".digit-fix .digit-key", has_text="1").tap()
+    expect(page.locator("#result")).to_have_text("41")
+    corrected_elsewhere(page, "77")
+    console.allow(r"status of 412")
+
+    page.locator(".digit-chip").nth(0).tap()
+    page.locator(".digit-fix .digit-key", has_text="9").tap()
+
+    expect(page.locator(".message")).to_contain_text("changed in another tab or window")
+    expect(page.locator("#result")).to_have_text("77")
+    expect(page.locator("#history .history-item__value")).to_have_text(["77"])
+    page.screenshot(path=screenshots / "phone-result-correction-refused-changed-elsewhere.png")
+    assert stored() == [("47", "77", "canvas")]
+    page.locator(".digit-chip").nth(0).tap()
+    page.locator(".digit-fix .digit-key", has_text="9").tap()
+    expect(page.locator("#result")).to_have_text("97")
+    assert stored() == [("47", "97", "canvas")]

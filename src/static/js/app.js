@@ -14,7 +14,8 @@ const AUTO_PREDICT_DELAY = 600;
 $(() => {
   const pad = new Pad($("#pad")[0]);
   const drawing = new Drawing();
-  const history = new History();
+  // Each shows what a correction made in the other changed.
+  const history = new History({ onCorrected: (prediction) => result.corrected(prediction) });
   const result = new ResultView({ onCorrected: () => history.load(1) });
   const tabs = new Tabs($("[role=tablist]"));
   const upload = new Upload(predictUpload);

@@ -15,7 +15,9 @@ function ago(date) {
 }
 
 export class History {
-  constructor() {
+  // `onCorrected` is told of each prediction as the service has it after a correction here, or a refusal of one.
+  constructor({ onCorrected = () => {} } = {}) {
+    this.onCorrected = onCorrected;
     this.$list = $("#history");
     this.$message = $(".history-message");
     this.$filter = $("#history-digit");
@@ -135,6 +137,7 @@ export class History {
       .done((prediction) => {
         const $current = this.item(prediction);
         $item.replaceWith($current);
+        this.onCorrected(prediction);
         this.openCorrection($current);
         $current.find(".correction__error").text(message).prop("hidden", false);
       })
@@ -161,6 +164,7 @@ export class History {
       .done((prediction) => {
         const $updated = this.item(prediction);
         $item.replaceWith($updated);
+        this.onCorrected(prediction);
         $updated.find(".history-item__correct").trigger("focus");
       })
       .fail((xhr) => {

@@ -1,6 +1,6 @@
 // The prediction view: the number, a box over each digit, the selected digit's probabilities and what the model saw.
 // Where the model hesitates it offers the runner-up in one tap, and each digit's chip opens a picker to correct it.
-import { correctPrediction, explain, modelInputUrl, versioned } from "./api.js";
+import { correctPrediction, explain, getPrediction, modelInputUrl, versioned } from "./api.js";
 
 const ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
 // Below this the model is wrong about one time in four on MNIST's test digits (its calibration, in the README),
@@ -72,6 +72,9 @@ export class ResultView {
     this.$overlays = $(".boxes");
     this.prediction = null;
     this.label = null;
+    // The version of the stored prediction this view shows, once a correction or the history has told it: a
+    // correction names it, so that one made in another tab since is not overwritten (the service answers 412).
+    this.etag = null;
     this.selected = 0;
     this.fixing = -1;
     // Counts the answers shown, to tell apart what the model saw in successive readings of one drawing.
@@ -118,6 +121,7 @@ export class ResultView {
     this.prediction = prediction;
     this.answers += 1;
     this.label = null;
+    this.etag = null;
     this.selected = 0;
     this.$overlays.empty().removeClass("is-stale");
     this.$boxes = overlay.$boxes;
@@ -283,20 +287,57 @@ export class ResultView {
     const label = replaced(this.number, index, String(digit));
     const $controls = this.$fix.find("button").add(this.$suggestions.find("button"));
     $controls.prop("disabled", true);
-    correctPrediction(prediction.id, label)
+    correctPrediction(prediction.id, label, this.etag)
       .done((saved) => {
         if (this.prediction !== prediction) {
           return;
         }
-        this.label = saved.label;
+        this.learn(saved);
         this.closeFix();
-        this.render();
         this.onCorrected(saved);
       })
       .fail((xhr) => {
         $controls.prop("disabled", false);
-        if (this.prediction === prediction) {
-          this.$message.text(explain(xhr, "correction")).addClass("is-error").prop("hidden", false);
+        if (this.prediction !== prediction) {
+          return;
+        }
+        const message = explain(xhr, "correction");
+        if (xhr.status === 412) {
+          this.showChanged(prediction, message);
+          return;
+        }
+        this.$message.text(message).addClass("is-error").prop("hidden", false);
+      });
+  }
+
+  // The stored prediction as another part of the page (the history) saved or read it: if it is the one shown, what
+  // the person said it reads is shown too.
+  corrected(stored) {
+    if (this.prediction && this.prediction.id === stored.id) {
+      this.learn(stored);
+    }
+  }
+
+  learn(stored) {
+    this.label = stored.label;
+    this.etag = stored.etag;
+    this.render();
+  }
+
+  // The correction named a version another tab or window has changed since: the prediction as it is now, and why.
+  showChanged(prediction, message) {
+    const shown = () => this.prediction === prediction;
+    getPrediction(prediction.id)
+      .done((stored) => {
+        if (shown()) {
+          this.closeFix();
+          this.learn(stored);
+          this.onCorrected(stored);
+        }
+      })
+      .always(() => {
+        if (shown()) {
+          this.$message.text(message).addClass("is-error").prop("hidden", false);
         }
       });
   }
