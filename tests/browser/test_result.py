@@ -177,6 +177,8 @@ def test_a_scribble_beside_the_number_is_said_to_be_left_out(page, screenshots):
 def test_a_correction_made_in_the_history_shows_in_the_result_and_the_next_one_builds_on_it(page, stored):
     draw_number(page, "47")
     expect(page.locator("#result")).to_have_text("47")
+    # The result's picker left open, pressed at the 7 it shows.
+    page.locator(".digit-chip").nth(1).click()
     item = page.locator("#history .history-item")
     item.get_by_role("button", name="Correct it").click()
     item.locator(".correction select").nth(1).select_option("1")
@@ -185,6 +187,7 @@ def test_a_correction_made_in_the_history_shows_in_the_result_and_the_next_one_b
 
     expect(page.locator("#result")).to_have_text("41")
     expect(page.locator(".readout__summary")).to_have_text("Corrected by you: the model read 47.")
+    expect(page.locator(".digit-fix")).to_be_hidden()
     page.locator(".digit-chip").nth(0).click()
     page.locator(".digit-fix .digit-key", has_text="9").click()
 

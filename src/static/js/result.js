@@ -311,9 +311,10 @@ export class ResultView {
   }
 
   // The stored prediction as another part of the page (the history) saved or read it: if it is the one shown, what
-  // the person said it reads is shown too.
+  // the person said it reads is shown too, and a picker left open for the number as it was is closed.
   corrected(stored) {
     if (this.prediction && this.prediction.id === stored.id) {
+      this.closeFix();
       this.learn(stored);
     }
   }
