@@ -293,7 +293,6 @@ export class ResultView {
           return;
         }
         this.learn(saved);
-        this.closeFix();
         this.onCorrected(saved);
       })
       .fail((xhr) => {
@@ -306,20 +305,21 @@ export class ResultView {
           this.showChanged(prediction, message);
           return;
         }
-        this.$message.text(message).addClass("is-error").prop("hidden", false);
+        this.refused(message);
       });
   }
 
   // The stored prediction as another part of the page (the history) saved or read it: if it is the one shown, what
-  // the person said it reads is shown too, and a picker left open for the number as it was is closed.
+  // the person said it reads is shown too.
   corrected(stored) {
     if (this.prediction && this.prediction.id === stored.id) {
-      this.closeFix();
       this.learn(stored);
     }
   }
 
+  // The stored prediction's label and version, shown; a picker open for the number as it was is closed.
   learn(stored) {
+    this.closeFix();
     this.label = stored.label;
     this.etag = stored.etag;
     this.render();
@@ -331,16 +331,20 @@ export class ResultView {
     getPrediction(prediction.id)
       .done((stored) => {
         if (shown()) {
-          this.closeFix();
           this.learn(stored);
           this.onCorrected(stored);
         }
       })
       .always(() => {
         if (shown()) {
-          this.$message.text(message).addClass("is-error").prop("hidden", false);
+          this.refused(message);
         }
       });
+  }
+
+  // Why a correction was not saved.
+  refused(message) {
+    this.$message.text(message).addClass("is-error").prop("hidden", false);
   }
 
   // The index of the box under a point given as a fraction of the image's width and height.
