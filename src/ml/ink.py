@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 WORKING_SIZE = 1024
 """Larger images are shrunk to this many pixels on their long side before searching for ink."""
@@ -23,7 +24,9 @@ picture, ..."""
 SHEET_SOLIDITY = 0.9
 """... about as convex as a sheet of paper: at least this share of the smallest convex shape round it, ..."""
 WRITING_WIDTH = 3
-"""... and with writing on it whose strokes are narrower than the paper round them by this factor."""
+"""... and with writing on it whose strokes are narrower than the paper round them by this factor. The desk
+is broader than those strokes by the same factor: a stroke written to the picture's side (on a phone's
+narrow pad, a 1 begun at its edge) is writing that reaches the side, not desk."""
 SHADOW_CLOSING = 6
 """A shadow is seen through a closing this many times half the writing's widest stroke across."""
 RULE_SIDE = 0.02
@@ -155,20 +158,24 @@ def _desk(small: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Where a small copy of a photo shows the desk (or a shadow) round a sheet of paper (uint8, 1 on the
     desk), and how wide the writing's strokes are (half of the widest, in the copy's pixels); or None.
 
-    The desk is the dark ground that reaches the picture's sides. The sheet, all the rest, is large
-    (SHEET_SHARE) and convex (SHEET_SOLIDITY), and has writing on it: dark strokes, narrower than the
-    paper round them (WRITING_WIDTH). A digit written light on a dark ground is none of that: a 1 has
-    nothing dark within it, and the inside of a 0 is as broad as its ring.
+    The desk is the dark ground that reaches the picture's sides, broader than the writing (WRITING_WIDTH).
+    The sheet, all the rest, is large (SHEET_SHARE) and convex (SHEET_SOLIDITY), and has writing on it: dark
+    strokes, narrower than the paper round them (WRITING_WIDTH). A digit written light on a dark ground is
+    none of that: a 1 has nothing dark within it, and the inside of a 0 is as broad as its ring.
     """
     _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     _, labels = cv2.connectedComponents(1 - bright, connectivity=4)
     reaching = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    desk = np.isin(labels, reaching[reaching > 0]).astype(np.uint8)
+    reaching = reaching[reaching > 0]
+    # How far inside its dark ground each pixel lies: half a stroke's width at most, on a stroke.
+    inside = cv2.distanceTransform(1 - bright, cv2.DIST_L2, 3)
+    writing = inside[~np.isin(labels, reaching)].max(initial=0.0)
+    broad = np.asarray(ndimage.maximum(inside, labels, reaching)) > WRITING_WIDTH * writing
+    desk = np.isin(labels, reaching[broad]).astype(np.uint8)
     sheet = 1 - desk
-    if sheet.mean() < SHEET_SHARE:
+    if not desk.any() or sheet.mean() < SHEET_SHARE:
         return None
     paper = cv2.distanceTransform(bright, cv2.DIST_L2, 3).max()
-    writing = cv2.distanceTransform(sheet & (1 - bright), cv2.DIST_L2, 3).max()
     if not 0 < WRITING_WIDTH * writing < paper:
         return None
     if sheet.sum() < SHEET_SOLIDITY * cv2.contourArea(cv2.convexHull(cv2.findNonZero(sheet))):

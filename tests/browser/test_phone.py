@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, answers_with
-from tests.browser.drawing import draw_number, finger
+from tests.browser.drawing import DIGITS, STYLES, draw_number, finger, strokes_on_pad
 
 SCREEN = PHONE["viewport"]
 
@@ -60,3 +60,16 @@ def test_nothing_scrolls_sideways_on_a_narrow_phone(phone_page, width):
 
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert page.evaluate("scrollX") == 0
+
+
+def test_a_number_written_from_edge_to_edge_of_a_phones_pad_is_read_whole(phone_page, screenshots):
+    # The pad is narrow on a phone, and people fill it: the 1's upstroke begins at its left edge and the 5 runs
+    # off its right. Strokes that reach the picture's sides were once taken for a desk and painted over ("97").
+    page = phone_page
+    shapes = {**DIGITS, "1": STYLES["1 with an upstroke"], "7": STYLES["7 with a bar"]}
+    stroke = finger(page, seconds_per_line=0.1)
+    for line in strokes_on_pad(page, "1975", shapes):
+        stroke(page, line)
+
+    expect(page.locator("#result")).to_have_text("1975")
+    page.screenshot(path=screenshots / "phone-edge-to-edge.png")

@@ -193,6 +193,23 @@ def test_a_drawing_is_not_looked_at_for_a_desk(canvas, light_on_dark, cropped):
     assert as_scanned(grey) is grey
 
 
+def test_digits_written_to_the_sides_of_a_drawing_are_read_not_taken_for_a_desk(mnist_test, model):
+    # A number that fills a phone's narrow pad edge to edge: its first digit begins at the left side and its
+    # last ends at the right, in the pad's solid pen, as dark as the digits between them.
+    images, labels = mnist_test
+    ink = np.zeros((300, 620), np.float32)
+    for k, image in enumerate(images[:4]):
+        digit = (cv2.resize(image, (210, 210)) > 128).astype(np.float32)
+        columns = np.flatnonzero(digit.max(axis=0) > 0)
+        digit = digit[:, columns[0] : columns[-1] + 1]
+        left = [0, 170, 330, 620 - digit.shape[1]][k]
+        ink[45:255, left : left + digit.shape[1]] = np.maximum(ink[45:255, left : left + digit.shape[1]], digit)
+    grey = dark_on_light(ink)
+    assert grey[:, 0].min() == grey[:, -1].min() == 0  # the strokes reach both sides
+
+    assert recognise(encode(grey), model).number == "".join(map(str, labels[:4]))
+
+
 @pytest.mark.parametrize("interpolation", [cv2.INTER_LINEAR, cv2.INTER_CUBIC])
 def test_digits_written_light_on_a_dark_ground_are_not_taken_for_a_sheet_on_a_desk(mnist_test, interpolation):
     # MNIST's own digits, enlarged: the dark ground reaches every side, and a bold digit is large and broad.
