@@ -203,7 +203,8 @@ def test_digits_written_to_the_sides_of_a_drawing_are_read_not_taken_for_a_desk(
         columns = np.flatnonzero(digit.max(axis=0) > 0)
         digit = digit[:, columns[0] : columns[-1] + 1]
         left = [0, 170, 330, 620 - digit.shape[1]][k]
-        ink[45:255, left : left + digit.shape[1]] = np.maximum(ink[45:255, left : left + digit.shape[1]], digit)
+        place = ink[45:255, left : left + digit.shape[1]]
+        np.maximum(place, digit, out=place)
     grey = dark_on_light(ink)
     assert grey[:, 0].min() == grey[:, -1].min() == 0  # the strokes reach both sides
 
