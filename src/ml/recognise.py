@@ -55,6 +55,13 @@ probabilities (`CHOICE_FLATTENING`) is at least this: fragments of one digit rea
 SURE_PIECES_OF_A_MARK = 0.95
 """The same for a wide blob read as a mark, and higher: cut, a cursive word or a cloud gives pieces that read
 as digits too, if less surely than a number's (docs/performance.md)."""
+SEVERAL_IN_A_MARK = 0.05
+"""A wide blob read as a mark that the model reads as several digits at least this likely is more often a number
+written evenly (touching 1s, a number longer than those it was trained on) than writing: letters and words read
+as several digits at well under 1%. Its cut is kept at SURE_PIECES_OF_A_NUMBERLIKE_MARK."""
+SURE_PIECES_OF_A_NUMBERLIKE_MARK = 0.85
+"""Above what the cuts of non-digits that read somewhat as several digits reach on the tuning sets (an infinity
+sign cut as "00" at 0.81), below what most numbers drawn evenly reach (docs/performance.md)."""
 DRAWING = 0.4
 """A blob at least DRAWING_WIDTH as wide as high, read as no digit at least this likely and at least DRAWING_ODDS
 times as likely as the digit it would be guessed as, is a drawing (a cloud, a scribble), not a digit
@@ -111,7 +118,7 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
         cut = _cut(blob.shrunk(CUT_HEIGHT), model, budget) if worth_cutting else None
         if cut is not None and not is_mark and np.log(several) + cut.score > np.log(max(whole, 1e-300)):
             digits.extend(cut.digits)
-        elif cut is not None and doubted and cut.sure(SURE_PIECES_OF_A_MARK if is_mark else SURE_PIECES):
+        elif cut is not None and doubted and cut.sure(_least_sure(is_mark, several)):
             digits.extend(cut.digits)
         elif is_mark or (drawing_wide and readings.not_a_digit[i] >= max(DRAWING, DRAWING_ODDS * whole)):
             marks.append(blob)
@@ -125,6 +132,13 @@ def recognise(data: bytes, model: DigitModel, max_pixels: int = DEFAULT_MAX_PIXE
     if characters > WRITING * (characters + len(digits)):
         return Recognition(digits=[], marks=len(marks) + len(digits), pieces_read=pieces_read)
     return Recognition(digits=digits, marks=len(marks), pieces_read=pieces_read)
+
+
+def _least_sure(is_mark: bool, several: float) -> float:
+    """How surely the pieces of a doubted blob's cut must read for the cut to be kept."""
+    if not is_mark:
+        return SURE_PIECES
+    return SURE_PIECES_OF_A_NUMBERLIKE_MARK if several >= SEVERAL_IN_A_MARK else SURE_PIECES_OF_A_MARK
 
 
 def _read(pieces: list[DigitInk], model: DigitModel, unsure: float | None = None) -> tuple[np.ndarray, Readings]:

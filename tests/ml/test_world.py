@@ -106,6 +106,12 @@ def test_fragments_of_touching_digits_are_not_read_as_digits_of_their_own(model,
         pytest.param(2006, 1, "548", id="mark-548"),
         pytest.param(2017, 7, "22", id="mark-22"),
         pytest.param(2027, 4, "44", id="mark-44"),
+        # Read whole, each was a mark at 80% or more, several digits at 5% or more (letters and words: under 1%),
+        # and its cut read surely, if less than a mark's cut must: "no digit" before SEVERAL_IN_A_MARK.
+        pytest.param(2030, 3, "3272", id="numberlike-mark-3272"),
+        pytest.param(2036, 0, "93", id="numberlike-mark-93"),
+        pytest.param(2043, 1, "96", id="numberlike-mark-96"),
+        pytest.param(2044, 4, "07", id="numberlike-mark-07"),
         # Read whole, each was one digit at even odds ("7" for 71, "4" for 14), and only somewhat likely several.
         pytest.param(2022, 1, "71", id="hesitant-71"),
         pytest.param(2001, 9, "14", id="hesitant-14"),
